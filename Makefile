@@ -1,0 +1,67 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# fuse-fsnotify top-level Makefile.
+#
+#   make              build rust/fuse_fsnotify.ko against the cached kernel
+#   make test         set up, build everything, run every test in a guest
+#   make demo         set up, build, boot a guest and show the module at work
+#   make kernel       build (or reuse) the cached test kernel
+#   make setup        install what this machine lacks
+#   make check        rustfmt + clippy on the module, fmt/clippy on tools/
+#   make rust-analyzer  write rust-project.json for the module
+#   make clean        remove module build products
+#   make clean-cache  remove the kernel cache (/var/cache/fuse-fsnotify)
+
+SHELL := /bin/bash
+PWD := $(shell pwd)
+
+include scripts/toolchain.mk
+
+KDIR ?= $(shell $(PWD)/scripts/kernel.sh kdir)
+KMAKE = $(MAKE) -C $(KDIR) M=$(PWD) $(FSN_KMAKE_ARGS)
+
+.PHONY: all modules setup kernel check fmt clippy rust-analyzer tools \
+	test demo clean clean-cache
+
+all: modules
+
+modules:
+	@test -f $(KDIR)/Module.symvers || { echo "no kernel build in $(KDIR): run 'make kernel'"; exit 1; }
+	$(KMAKE) modules
+
+setup:
+	scripts/setup.sh
+
+kernel: setup
+	scripts/kernel.sh build
+
+# rustfmt with the kernel's .rustfmt.toml; the generated bindings are not ours.
+fmt:
+	/usr/bin/rustfmt --check --edition 2021 \
+		--config-path $(KDIR)/source/.rustfmt.toml \
+		$$(ls rust/*.rs | grep -v bindings_generated)
+
+clippy:
+	$(KMAKE) CLIPPY=1 modules
+
+rust-analyzer:
+	$(KMAKE) rust-analyzer
+
+tools:
+	cd tools && cargo build --release --locked
+
+check: fmt clippy
+	cd tools && cargo fmt --check && cargo clippy --locked --all-targets -- -D warnings
+
+test:
+	scripts/test.sh
+
+demo:
+	scripts/demo.sh
+
+clean:
+	$(KMAKE) clean
+	rm -f rust/bindings_generated.rs rust/.kernel-bindgen.mk
+
+clean-cache:
+	rm -rf /var/cache/fuse-fsnotify

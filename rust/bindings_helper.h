@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Headers that bindgen turns into rust/bindings_generated.rs at build time.
+ * Only what bindgen_parameters allowlists is generated; the rest comes from
+ * the kernel crate's own bindings.
+ */
+#include <linux/fsnotify_backend.h>
+#include <linux/inotify.h>
+#include <uapi/linux/fanotify.h>

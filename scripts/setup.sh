@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install everything a fresh Debian bookworm machine needs to build and test
+# fuse-fsnotify, then check the versions we depend on.  Idempotent: when
+# nothing is missing it only checks, which takes a few seconds.
+#
+# Usage: scripts/setup.sh [--check]   (--check: never install, only report)
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+check_only=0
+[ "${1:-}" = "--check" ] && check_only=1
+
+APT_PACKAGES=(
+	"$FSN_KERNEL_PKG" rustc-web rust-web-src rust-web-clippy rustfmt-web
+	libclang-dev clang lld llvm
+	flex bison bc libelf-dev libssl-dev cpio xz-utils patch make kmod
+	qemu-system-x86 busybox-static
+	fuse3 libfuse3-dev inotify-tools pkg-config python3-venv
+)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "install ok installed" ] || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	[ $check_only = 1 ] && fsn_die "missing Debian packages: ${missing[*]} (run scripts/setup.sh)"
+	fsn_log "installing Debian packages: ${missing[*]}"
+	command -v apt-get >/dev/null || fsn_die "apt-get not found: this project needs Debian bookworm"
+	apt-get update -qq || fsn_die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+		"${missing[@]}" >/dev/null || fsn_die "apt-get install failed for: ${missing[*]}"
+fi
+
+# bindgen: Debian's 0.60 is too old for 6.12 (needs >= 0.65.1); pin a version.
+have_bindgen=$("$FSN_BINDGEN" --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have_bindgen" != "$FSN_BINDGEN_VERSION" ]; then
+	[ $check_only = 1 ] && fsn_die "bindgen $FSN_BINDGEN_VERSION missing at $FSN_BINDGEN"
+	command -v cargo >/dev/null || fsn_die "cargo not found: needed to install bindgen-cli"
+	fsn_log "installing bindgen-cli $FSN_BINDGEN_VERSION (cargo install --locked)"
+	cargo install --locked --quiet bindgen-cli --version "$FSN_BINDGEN_VERSION" ||
+		fsn_die "cargo install bindgen-cli $FSN_BINDGEN_VERSION failed"
+fi
+
+# virtme-ng from PyPI, pinned.
+vng=$FSN_VNG
+have_vng=$("$vng" --version 2>/dev/null | awk '{print $NF}' || true)
+if [ "$have_vng" != "$FSN_VNG_VERSION" ]; then
+	[ $check_only = 1 ] && fsn_die "virtme-ng $FSN_VNG_VERSION missing ($vng)"
+	fsn_log "installing virtme-ng $FSN_VNG_VERSION (pip)"
+	[ -x "$FSN_VENV/bin/pip" ] || /usr/bin/python3 -m venv "$FSN_VENV" ||
+		fsn_die "cannot create the Python venv $FSN_VENV (python3-venv)"
+	"$FSN_VENV/bin/pip" install --quiet --disable-pip-version-check "virtme-ng==$FSN_VNG_VERSION" ||
+		fsn_die "pip install virtme-ng==$FSN_VNG_VERSION failed"
+fi
+
+# Version checks: each names the missing piece.
+rv=$("$FSN_RUSTC" --version 2>/dev/null) || fsn_die "$FSN_RUSTC missing: install Debian's rustc-web"
+case "$rv" in
+rustc\ 1.*) ;;
+*) fsn_die "unexpected rustc at $FSN_RUSTC: $rv" ;;
+esac
+sysroot=$("$FSN_RUSTC" --print sysroot)
+[ -d "$sysroot/lib/rustlib/src/rust/library/core" ] ||
+	fsn_die "$FSN_RUSTC has no rust-src (install rust-web-src)"
+bv=$("$FSN_BINDGEN" --version | awk '{print $2}')
+if [ "$(printf '%s\n%s\n' 0.65.1 "$bv" | sort -V | head -n1)" != 0.65.1 ]; then
+	fsn_die "bindgen $bv is older than 0.65.1"
+fi
+"$vng" --version >/dev/null 2>&1 || fsn_die "vng (virtme-ng) does not run"
+command -v qemu-system-x86_64 >/dev/null || fsn_die "qemu-system-x86_64 missing"
+[ -f "/usr/src/$FSN_KERNEL_PKG.tar.xz" ] || fsn_die "/usr/src/$FSN_KERNEL_PKG.tar.xz missing"
+
+# `make rustavailable` against the tree we build, with the toolchain we use.
+"$FSN_TOP/scripts/kernel.sh" rustavailable

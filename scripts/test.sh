@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# `make test`: set up, build the kernel (cached), the module and the tools,
+# run the host checks and cargo tests, then boot one guest that loads the
+# module (KUnit runs at insmod), runs tests/guest/t-*.sh and unloads it.
+# Ends with one line "N passed, N failed"; exits non-zero on any failure,
+# any kernel splat in the guest's log, or a guest timeout.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+cd "$FSN_TOP"
+
+t0=$(date +%s)
+scripts/setup.sh
+scripts/kernel.sh build
+KDIR=$(fsn_kdir)
+
+out=${FSN_TEST_OUT:-$(mktemp -d /tmp/fsn-test.XXXXXX)}
+mkdir -p "$out"
+host_tap=$out/host.tap
+: >"$host_tap"
+hn=0
+check() { # check NAME COMMAND...: one host test
+	local name=$1 log
+	shift
+	hn=$((hn + 1))
+	log=$out/host-$hn.log
+	if "$@" >"$log" 2>&1; then
+		echo "ok $hn $name" >>"$host_tap"
+	else
+		echo "not ok $hn $name" >>"$host_tap"
+		echo "FAIL $name:" >&2
+		tail -n 40 "$log" | sed 's/^/  | /' >&2
+	fi
+}
+
+# Module: one clippy-driver build serves as compile and lint (-Dwarnings is
+# set in Kbuild), then rustfmt.
+check "module: build with clippy" make -s modules KDIR="$KDIR" CLIPPY=1
+check "module: rustfmt" make -s fmt KDIR="$KDIR"
+
+# Userspace tools.
+check "tools: cargo fmt" bash -c "cd tools && $FSN_CARGO fmt --check"
+check "tools: cargo clippy" bash -c "cd tools && $FSN_CARGO clippy --locked --all-targets -q -- -D warnings"
+cargo_log=$out/cargo-test.log
+(cd tools && "$FSN_CARGO" test --locked 2>&1) | tee "$cargo_log" | grep -E '^test result:|FAILED|panicked' || true
+cargo_counts=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+	END { printf "%d:%d", p, f }' "$cargo_log")
+grep -q '^test result:' "$cargo_log" || cargo_counts="0:1"
+(cd tools && "$FSN_CARGO" build --locked --release -q)
+
+ko=rust/fuse_fsnotify.ko
+# Every `kunit_suite!(` at the start of a line declares one suite.
+suites=$(cat rust/*.rs | grep -c '^kunit_suite!(' || true)
+[ -f "$ko" ] || fsn_log "module not built; the guest run will fail"
+
+vm_rc=0
+scripts/vm.sh --quiet --out "$out" --timeout "${FSN_GUEST_TIMEOUT:-1200}" -- \
+	tests/guest/run.sh "$out" "$ko" "$suites" || vm_rc=$?
+vm_count=0:0
+if [ $vm_rc != 0 ]; then
+	echo "FAIL guest run (exit $vm_rc): see $out/console.log" >&2
+	vm_count=0:1
+fi
+
+logs=()
+for f in "$out/console.log" "$out/dmesg.txt" "$out/kmemleak.txt"; do
+	[ -f "$f" ] && logs+=(--log "$f")
+done
+echo "results in $out ($(($(date +%s) - t0)) s)"
+tools/target/release/fsn-report --min-tests 5 \
+	--results "$host_tap" --results "$out/guest.tap" --results "$out/kunit.ktap" \
+	"${logs[@]}" --count "$cargo_counts" --count "$vm_count"
