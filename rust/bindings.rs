@@ -27,8 +27,8 @@
 
 // The generated code names C types as `ffi::c_int` etc.
 #[allow(unused_imports)]
-use kernel::ffi;
-#[allow(unused_imports)]
 pub(crate) use kernel::bindings::*;
+#[allow(unused_imports)]
+use kernel::ffi;
 
 include!("bindings_generated.rs");

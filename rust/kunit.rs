@@ -44,8 +44,7 @@ impl Test {
     ///
     /// Called by the `kunit_expect*` macros only when the check failed.
     pub(crate) fn fail(&mut self, loc: &'static Location, message: core::fmt::Arguments<'_>) {
-        // SAFETY: `loc.condition` and `loc.file` are static NUL-terminated
-        // strings (built with `c_str!`).
+        // `loc.condition` and `loc.file` are static C strings (`c_str!`).
         let assert = bindings::kunit_unary_assert {
             assert: bindings::kunit_assert {},
             condition: loc.condition.as_char_ptr(),
@@ -66,7 +65,7 @@ impl Test {
                 bindings::kunit_assert_type_KUNIT_EXPECTATION,
                 &assert.assert,
                 Some(bindings::kunit_unary_assert_format),
-                c"%pA".as_char_ptr(),
+                c"%pA".as_ptr().cast(),
                 &message as *const core::fmt::Arguments<'_> as *const core::ffi::c_void,
             );
         }
@@ -157,6 +156,11 @@ macro_rules! kunit_suite {
 
             mod trampolines {
                 $(
+                    /// KUnit entry point of the case.
+                    ///
+                    /// # Safety
+                    ///
+                    /// `raw` must be the running test; only KUnit calls this.
                     pub(super) unsafe extern "C" fn $case(raw: *mut kernel::bindings::kunit) {
                         // SAFETY: KUnit calls a case with its running test.
                         let mut test = unsafe { $crate::kunit::Test::from_raw(raw) };
@@ -184,18 +188,15 @@ macro_rules! kunit_suite {
 
             static mut SUITE: bindings::kunit_suite = bindings::kunit_suite {
                 name: $crate::kunit::suite_name(stringify!($suite)),
-                // SAFETY: only the address of `CASES` is taken; KUnit is its
-                // only user once the module is loaded.
-                test_cases: unsafe { core::ptr::addr_of_mut!(CASES).cast() },
+                // Only the address is taken; KUnit is the only user of `CASES`.
+                test_cases: core::ptr::addr_of_mut!(CASES).cast(),
                 // SAFETY: all-zero is the C initialiser for the rest.
                 ..unsafe { core::mem::MaybeUninit::zeroed().assume_init() }
             };
 
             #[used]
             #[link_section = ".kunit_test_suites"]
-            static mut ENTRY: *const bindings::kunit_suite =
-                // SAFETY: only the address of `SUITE` is taken.
-                unsafe { core::ptr::addr_of!(SUITE) };
+            static mut ENTRY: *const bindings::kunit_suite = core::ptr::addr_of!(SUITE);
         }
     };
 }

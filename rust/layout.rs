@@ -19,7 +19,11 @@ const FORWARDED: [(u32, u32, u32); 12] = [
     (b::FS_MODIFY, b::IN_MODIFY, b::FAN_MODIFY),
     (b::FS_ATTRIB, b::IN_ATTRIB, b::FAN_ATTRIB),
     (b::FS_CLOSE_WRITE, b::IN_CLOSE_WRITE, b::FAN_CLOSE_WRITE),
-    (b::FS_CLOSE_NOWRITE, b::IN_CLOSE_NOWRITE, b::FAN_CLOSE_NOWRITE),
+    (
+        b::FS_CLOSE_NOWRITE,
+        b::IN_CLOSE_NOWRITE,
+        b::FAN_CLOSE_NOWRITE,
+    ),
     (b::FS_OPEN, b::IN_OPEN, b::FAN_OPEN),
     (b::FS_MOVED_FROM, b::IN_MOVED_FROM, b::FAN_MOVED_FROM),
     (b::FS_MOVED_TO, b::IN_MOVED_TO, b::FAN_MOVED_TO),

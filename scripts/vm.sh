@@ -23,7 +23,7 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-out="" timeout=600 memory=2G quiet=0
+out="" timeout=600 memory=2G quiet=0 need_shared_mem=0
 qemu_opts=()
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -36,6 +36,7 @@ while [ $# -gt 0 ]; do
 		[ -S "$sock" ] || fsn_die "--virtiofs $2: $sock is not a listening socket"
 		n=${#qemu_opts[@]}
 		qemu_opts+=("-chardev socket,id=fsnvfs$n,path=$sock -device vhost-user-fs-pci,chardev=fsnvfs$n,tag=$tag")
+		need_shared_mem=1
 		shift 2
 		;;
 	--) shift; break ;;
@@ -58,8 +59,14 @@ rm -f "$out/rc" "$out/dmesg.txt"
 # when the command fails; a guest that dies before it does leaves no rc.
 guest_cmd="cd $(printf %q "$PWD") && $(printf '%q ' "$@"); rc=\$?; dmesg > $out/dmesg.txt; echo \$rc > $out/rc; exit \$rc"
 
-vng_args=(--run "$image" --disable-kvm --user root --cpus 2 --memory "$memory"
-	--rwdir "$out" --verbose --append "panic_on_warn=0 oops=panic panic=-1")
+# The root filesystem is always virtme-ng's 9p share (--force-9p): then the
+# guest memory layout is ours to choose, and a vhost-user-fs device, which
+# needs all guest RAM in a shared memfd, gets exactly one such backend.
+vng_args=(--run "$image" --disable-kvm --force-9p --user root --cpus 2 --memory "$memory"
+	--rwdir "$out" --verbose --append "oops=panic panic=-1")
+if [ $need_shared_mem = 1 ]; then
+	qemu_opts+=("-object memory-backend-memfd,id=fsnmem,size=$memory,share=on -numa node,memdev=fsnmem")
+fi
 if [ ${#qemu_opts[@]} -gt 0 ]; then
 	vng_args+=(--qemu-opts "${qemu_opts[*]}")
 fi

@@ -75,7 +75,10 @@ fn main() -> ExitCode {
         }
     }
     for c in &args.counts {
-        match c.split_once(':').map(|(p, f)| (p.parse::<usize>(), f.parse::<usize>())) {
+        match c
+            .split_once(':')
+            .map(|(p, f)| (p.parse::<usize>(), f.parse::<usize>()))
+        {
             Some((Ok(p), Ok(f))) => {
                 passed += p;
                 failed += f;
