@@ -71,6 +71,7 @@ if [ "$(printf '%s\n%s\n' 0.65.1 "$bv" | sort -V | head -n1)" != 0.65.1 ]; then
 fi
 "$vng" --version >/dev/null 2>&1 || fsn_die "vng (virtme-ng) does not run"
 command -v qemu-system-x86_64 >/dev/null || fsn_die "qemu-system-x86_64 missing"
+[ -x /usr/lib/qemu/virtiofsd ] || fsn_die "/usr/lib/qemu/virtiofsd missing (qemu-system-common)"
 [ -f "/usr/src/$FSN_KERNEL_PKG.tar.xz" ] || fsn_die "/usr/src/$FSN_KERNEL_PKG.tar.xz missing"
 
 # `make rustavailable` against the tree we build, with the toolchain we use.

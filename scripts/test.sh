@@ -54,8 +54,22 @@ ko=rust/fuse_fsnotify.ko
 suites=$(cat rust/*.rs | grep -c '^kunit_suite!(' || true)
 [ -f "$ko" ] || fsn_log "module not built; the guest run will fail"
 
+# A virtiofs export for the in-guest tests (tag "fsntest"), served on the
+# host by QEMU's virtiofsd until our own server speaks vhost-user.  The guest
+# also sees $out through virtme-ng's 9p share, so tests can check both views.
+vfs_export=$out/virtiofs-export
+mkdir -p "$vfs_export"
+echo "nonce-$$-$RANDOM" >"$vfs_export/nonce"
+/usr/lib/qemu/virtiofsd --socket-path="$out/virtiofs.sock" -o source="$vfs_export" \
+	-o cache=none >"$out/virtiofsd.log" 2>&1 &
+vfs_pid=$!
+trap 'kill $vfs_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -S "$out/virtiofs.sock" ] && break; sleep 0.1; done
+[ -S "$out/virtiofs.sock" ] || fsn_die "virtiofsd did not start: $(cat "$out/virtiofsd.log")"
+
 vm_rc=0
-scripts/vm.sh --quiet --out "$out" --timeout "${FSN_GUEST_TIMEOUT:-1200}" -- \
+scripts/vm.sh --quiet --out "$out" --timeout "${FSN_GUEST_TIMEOUT:-1200}" \
+	--virtiofs "fsntest=$out/virtiofs.sock" -- \
 	tests/guest/run.sh "$out" "$ko" "$suites" || vm_rc=$?
 vm_count=0:0
 if [ $vm_rc != 0 ]; then

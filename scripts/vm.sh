@@ -68,7 +68,7 @@ if [ $need_shared_mem = 1 ]; then
 	qemu_opts+=("-object memory-backend-memfd,id=fsnmem,size=$memory,share=on -numa node,memdev=fsnmem")
 fi
 if [ ${#qemu_opts[@]} -gt 0 ]; then
-	vng_args+=(--qemu-opts "${qemu_opts[*]}")
+	vng_args+=("--qemu-opts=${qemu_opts[*]}")
 fi
 
 console="$out/console.log"
