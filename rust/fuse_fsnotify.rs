@@ -8,6 +8,12 @@
 mod bindings;
 mod kunit;
 mod layout;
+// The protocol definition, shared verbatim with userspace (tools/fsn-wire):
+// hence `pub` items, and a server half (request parsing, C layout tables)
+// that the kernel does not use.
+#[allow(unreachable_pub, dead_code)]
+mod wire;
+mod wire_kunit;
 
 use kernel::prelude::*;
 
