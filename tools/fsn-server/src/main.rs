@@ -1,0 +1,3 @@
+//! fuse-fsnotify-server (skeleton; see lib modules).
+mod fanotify;
+fn main() {}
