@@ -1,3 +1,8 @@
-//! fuse-fsnotify-server (skeleton; see lib modules).
+//! fuse-fsnotify-server (in progress).
+mod core;
 mod fanotify;
+mod queue;
+mod record;
+mod translate;
+mod watch;
 fn main() {}
