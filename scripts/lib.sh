@@ -12,6 +12,7 @@ FSN_CACHE=${FSN_CACHE:-/var/cache/fuse-fsnotify}
 # Pinned versions.  setup.sh installs exactly these.
 FSN_BINDGEN_VERSION=0.69.5
 FSN_VNG_VERSION=1.42
+FSN_CARGO_FUZZ_VERSION=0.13.1
 FSN_KERNEL_PKG=linux-source-6.12
 
 # Kernel build toolchain: clang/LLVM (KASAN + Rust needs LLVM=1 on 6.12),

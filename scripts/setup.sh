@@ -44,6 +44,16 @@ if [ "$have_bindgen" != "$FSN_BINDGEN_VERSION" ]; then
 		fsn_die "cargo install bindgen-cli $FSN_BINDGEN_VERSION failed"
 fi
 
+# cargo-fuzz for the wire decoder's fuzz targets (scripts/fuzz.sh), pinned.
+cargo_fuzz=${CARGO_HOME:-$HOME/.cargo}/bin/cargo-fuzz
+have_fuzz=$("$cargo_fuzz" --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have_fuzz" != "$FSN_CARGO_FUZZ_VERSION" ]; then
+	[ $check_only = 1 ] && fsn_die "cargo-fuzz $FSN_CARGO_FUZZ_VERSION missing at $cargo_fuzz"
+	fsn_log "installing cargo-fuzz $FSN_CARGO_FUZZ_VERSION (cargo install --locked)"
+	cargo install --locked --quiet cargo-fuzz --version "$FSN_CARGO_FUZZ_VERSION" ||
+		fsn_die "cargo install cargo-fuzz $FSN_CARGO_FUZZ_VERSION failed"
+fi
+
 # virtme-ng from PyPI, pinned.
 vng=$FSN_VNG
 have_vng=$("$vng" --version 2>/dev/null | awk '{print $NF}' || true)

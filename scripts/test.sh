@@ -42,8 +42,9 @@ check "module: rustfmt" make -s fmt KDIR="$KDIR"
 # Userspace tools.
 check "tools: cargo fmt" bash -c "cd tools && $FSN_CARGO fmt --check"
 check "tools: cargo clippy" bash -c "cd tools && $FSN_CARGO clippy --locked --all-targets -q -- -D warnings"
+check "wire decoder: fuzz ${FSN_FUZZ_SECONDS:-10}s per target" scripts/fuzz.sh "${FSN_FUZZ_SECONDS:-10}"
 cargo_log=$out/cargo-test.log
-(cd tools && "$FSN_CARGO" test --locked 2>&1) | tee "$cargo_log" | grep -E '^test result:|FAILED|panicked' || true
+(cd tools && timeout 900 "$FSN_CARGO" test --locked 2>&1) | tee "$cargo_log" | grep -E '^test result:|FAILED|panicked' || true
 cargo_counts=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
 	END { printf "%d:%d", p, f }' "$cargo_log")
 grep -q '^test result:' "$cargo_log" || cargo_counts="0:1"

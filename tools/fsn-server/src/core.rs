@@ -283,7 +283,11 @@ impl Core {
 impl Names for Core {
     fn parent_of(&self, dir: &FileHandle) -> Option<(FileHandle, Vec<u8>)> {
         let fd = open_by_handle(self.root.as_fd(), dir).ok()?;
-        let path = std::fs::read_link(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd))).ok()?;
+        let path = std::fs::read_link(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&fd)
+        ))
+        .ok()?;
         let name = path.file_name()?.as_bytes().to_vec();
         let parent = handle_of(path.parent()?).ok()?;
         Some((parent, name))
@@ -517,7 +521,12 @@ mod tests {
         let (_, recs) = f.poll();
         assert_eq!(
             recs,
-            ["MODIFY 20 0 ", "ATTRIB 20 0 ", "ATTRIB 20 0 ", "DELETE_SELF 20 0 "]
+            [
+                "MODIFY 20 0 ",
+                "ATTRIB 20 0 ",
+                "ATTRIB 20 0 ",
+                "DELETE_SELF 20 0 "
+            ]
         );
         // The watch ended with the object.
         assert!(f.core.watches().get(20).is_none());
@@ -535,7 +544,11 @@ mod tests {
         for r in f
             .mark(
                 0,
-                &[(10, DIR), (11, DIR), (20, mask::MOVE_SELF | mask::DELETE_SELF)],
+                &[
+                    (10, DIR),
+                    (11, DIR),
+                    (20, mask::MOVE_SELF | mask::DELETE_SELF),
+                ],
             )
             .unwrap()
         {

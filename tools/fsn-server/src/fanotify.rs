@@ -62,7 +62,6 @@
 //!   still accepts them.
 
 // The server wiring lives in other files and may not use every item yet.
-#![allow(dead_code)]
 
 use std::ffi::CString;
 use std::fmt;
@@ -726,6 +725,7 @@ fn parse_inner(buf: &[u8]) -> Vec<(Result<Event, ParseError>, i32)> {
 /// after it. Info records of unknown type are skipped by their length. A
 /// repeated record type overrides the earlier one. Fds in the metadata are
 /// ignored (use [`Fanotify::read_events`], which closes them).
+#[cfg(test)]
 pub fn parse_events(buf: &[u8]) -> Vec<Result<Event, ParseError>> {
     parse_inner(buf).into_iter().map(|(r, _)| r).collect()
 }

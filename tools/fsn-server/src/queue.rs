@@ -101,13 +101,18 @@ impl EventQueue {
 
     /// Waits until there is something to report, then encodes one batch of
     /// at most `buf.len()` bytes into `buf` and returns its length.
+    #[cfg(test)]
     pub fn poll(&self, buf: &mut [u8]) -> Result<usize, PollError> {
         self.poll_timeout(buf, None)
     }
 
     /// Like [`EventQueue::poll`], but gives up after `timeout` with an empty
     /// batch (`None`: wait indefinitely, as the server does).
-    pub fn poll_timeout(&self, buf: &mut [u8], timeout: Option<Duration>) -> Result<usize, PollError> {
+    pub fn poll_timeout(
+        &self,
+        buf: &mut [u8],
+        timeout: Option<Duration>,
+    ) -> Result<usize, PollError> {
         if buf.len() < fsn_wire::BatchHeader::SIZE {
             return Err(PollError::BufferTooSmall);
         }

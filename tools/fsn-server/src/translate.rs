@@ -150,8 +150,10 @@ impl Translator {
                     let new = side(&ev.new_dir, &ev.new_name, mask::MOVED_TO);
                     let node = obj.map_or(0, |(n, _)| n);
                     let (o, nw) = (
-                        old.as_ref().map_or((0, &b""[..]), |(n, s)| (*n, s.as_slice())),
-                        new.as_ref().map_or((0, &b""[..]), |(n, s)| (*n, s.as_slice())),
+                        old.as_ref()
+                            .map_or((0, &b""[..]), |(n, s)| (*n, s.as_slice())),
+                        new.as_ref()
+                            .map_or((0, &b""[..]), |(n, s)| (*n, s.as_slice())),
                     );
                     if o.0 != 0 || nw.0 != 0 || node != 0 {
                         if let Ok(r) = OwnedRecord::rename(isdir, node, o, nw) {

@@ -106,11 +106,6 @@ impl Watches {
         self.by_node.keys().copied().collect()
     }
 
-    /// Number of watches.
-    pub fn len(&self) -> usize {
-        self.by_node.len()
-    }
-
     /// Forgets a watch (the host object died; its mark died with it).
     pub fn forget(&mut self, nodeid: u64) -> Option<Watch> {
         let w = self.by_node.remove(&nodeid)?;
@@ -216,7 +211,10 @@ mod tests {
 
     #[test]
     fn fan_mask_translation() {
-        let dir = fan_mask(mask::CREATE | mask::MOVED_FROM | mask::EVENT_ON_CHILD | mask::MODIFY, true);
+        let dir = fan_mask(
+            mask::CREATE | mask::MOVED_FROM | mask::EVENT_ON_CHILD | mask::MODIFY,
+            true,
+        );
         assert_ne!(dir & libc::FAN_RENAME, 0);
         assert_eq!(dir & (libc::FAN_MOVED_FROM | libc::FAN_MOVED_TO), 0);
         assert_ne!(dir & libc::FAN_EVENT_ON_CHILD, 0);
