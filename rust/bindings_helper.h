@@ -7,3 +7,5 @@
 #include <linux/fsnotify_backend.h>
 #include <linux/inotify.h>
 #include <uapi/linux/fanotify.h>
+#include <linux/debugfs.h>
+#include <uapi/linux/magic.h>

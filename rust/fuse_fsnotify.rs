@@ -6,8 +6,12 @@
 //! `Documentation/design.rst` for how they fit together.
 
 mod bindings;
+mod debugfs;
+mod hooks;
 mod kunit;
 mod layout;
+mod mask;
+mod stats;
 // The protocol definition, shared verbatim with userspace (tools/fsn-wire):
 // hence `pub` items, and a server half (request parsing, C layout tables)
 // that the kernel does not use.
@@ -25,12 +29,21 @@ module! {
     license: "GPL",
 }
 
-struct FuseFsnotify;
+struct FuseFsnotify {
+    // Drop order: unregister the hooks before the counters' files go.
+    _hooks: hooks::Registration,
+    _debugfs: debugfs::Dir,
+}
 
 impl kernel::Module for FuseFsnotify {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let hooks = hooks::Registration::new()?;
+        let debugfs = debugfs::Dir::new(kernel::c_str!("fuse_fsnotify"), &stats::STATS.entries());
         pr_info!("loaded\n");
-        Ok(FuseFsnotify)
+        Ok(FuseFsnotify {
+            _hooks: hooks,
+            _debugfs: debugfs,
+        })
     }
 }
 

@@ -51,8 +51,8 @@ grep -q '^test result:' "$cargo_log" || cargo_counts="0:1"
 (cd tools && "$FSN_CARGO" build --locked --release -q)
 
 ko=rust/fuse_fsnotify.ko
-# Every `kunit_suite!(` at the start of a line declares one suite.
-suites=$(cat rust/*.rs | grep -c '^kunit_suite!(' || true)
+# Every `kunit_suite!(` starting a line (after indentation) declares one suite.
+suites=$(cat rust/*.rs | grep -c '^ *kunit_suite!(' || true)
 [ -f "$ko" ] || fsn_log "module not built; the guest run will fail"
 
 # A virtiofs export for the in-guest tests (tag "fsntest"), served on the

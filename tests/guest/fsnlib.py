@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers for the in-guest tests: inotify through ctypes, debugfs counters,
+and a fuse-fsnotify-server mount as a context manager."""
+import ctypes
+import os
+import select
+import struct
+import subprocess
+import time
+
+IN_ACCESS = 0x001
+IN_MODIFY = 0x002
+IN_ATTRIB = 0x004
+IN_CLOSE_WRITE = 0x008
+IN_CLOSE_NOWRITE = 0x010
+IN_OPEN = 0x020
+IN_MOVED_FROM = 0x040
+IN_MOVED_TO = 0x080
+IN_CREATE = 0x100
+IN_DELETE = 0x200
+IN_DELETE_SELF = 0x400
+IN_MOVE_SELF = 0x800
+IN_IGNORED = 0x8000
+IN_ISDIR = 0x40000000
+IN_ALL_EVENTS = 0xFFF
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_EVENT = struct.Struct("iIII")
+
+
+class Inotify:
+    """A non-blocking inotify instance."""
+
+    def __init__(self):
+        self.fd = _libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+
+    def add(self, path, mask):
+        wd = _libc.inotify_add_watch(self.fd, os.fsencode(path), mask)
+        if wd < 0:
+            raise OSError(ctypes.get_errno(), f"inotify_add_watch {path}")
+        return wd
+
+    def rm(self, wd):
+        if _libc.inotify_rm_watch(self.fd, wd) < 0:
+            raise OSError(ctypes.get_errno(), "inotify_rm_watch")
+
+    def read(self, timeout=1.0):
+        """Events (wd, mask, cookie, name) until none arrive for `timeout`."""
+        out = []
+        while select.select([self.fd], [], [], timeout)[0]:
+            buf = os.read(self.fd, 65536)
+            off = 0
+            while off < len(buf):
+                wd, mask, cookie, length = _EVENT.unpack_from(buf, off)
+                name = buf[off + 16 : off + 16 + length].rstrip(b"\0").decode()
+                out.append((wd, mask, cookie, name))
+                off += 16 + length
+        return out
+
+    def close(self):
+        os.close(self.fd)
+
+
+def counter(name):
+    with open(f"/sys/kernel/debug/fuse_fsnotify/{name}") as f:
+        return int(f.read())
+
+
+class ServerMount:
+    """fuse-fsnotify-server on BACKING mounted at MNT, for a `with` block."""
+
+    SERVER = "tools/target/release/fuse-fsnotify-server"
+
+    def __init__(self, backing, mnt, log):
+        self.backing, self.mnt, self.log = backing, mnt, log
+
+    def __enter__(self):
+        self.logf = open(self.log, "a")
+        self.proc = subprocess.Popen(
+            [self.SERVER, self.backing, self.mnt], stderr=self.logf
+        )
+        for _ in range(100):
+            if os.path.ismount(self.mnt):
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("server did not mount")
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        self.logf.close()
