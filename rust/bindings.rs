@@ -20,6 +20,8 @@
     improper_ctypes,
     unreachable_pub,
     unsafe_op_in_unsafe_fn,
+    unknown_lints,
+    unnecessary_transmutes,
     clippy::all,
     clippy::pedantic,
     clippy::undocumented_unsafe_blocks

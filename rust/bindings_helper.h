@@ -9,3 +9,5 @@
 #include <uapi/linux/fanotify.h>
 #include <linux/debugfs.h>
 #include <uapi/linux/magic.h>
+/* Private to fs/fuse; found through -I$(srctree)/fs/fuse (see Kbuild). */
+#include "fuse_i.h"
