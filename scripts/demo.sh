@@ -10,6 +10,7 @@ cd "$FSN_TOP"
 scripts/setup.sh
 scripts/kernel.sh build
 make -s modules KDIR="$(fsn_kdir)"
+(cd tools && "$FSN_CARGO" build --locked --release -q -p fsn-server)
 out=$(mktemp -d /tmp/fsn-demo.XXXXXX)
 scripts/vm.sh --quiet --out "$out" --timeout 600 -- tests/guest/demo.sh "$out"
 cat "$out/demo.txt"
