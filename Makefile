@@ -45,8 +45,10 @@ fmt:
 clippy:
 	$(KMAKE) CLIPPY=1 modules
 
+# Kbuild's rust-analyzer target runs its generator from the kernel's rust/
+# directory; with M= it would look for ours (same name), hence src=.
 rust-analyzer:
-	$(KMAKE) rust-analyzer
+	$(KMAKE) rust-analyzer src=$(KDIR)/source/rust
 
 tools:
 	cd tools && cargo build --release --locked

@@ -38,6 +38,8 @@ check() { # check NAME COMMAND...: one host test
 # set in Kbuild), then rustfmt.
 check "module: build with clippy" make -s modules KDIR="$KDIR" CLIPPY=1
 check "module: rustfmt" make -s fmt KDIR="$KDIR"
+check "module: make rust-analyzer lists the crate" bash -c \
+	"make -s rust-analyzer KDIR='$KDIR' && grep -q '/rust/fuse_fsnotify.rs' rust-project.json"
 
 # Userspace tools.
 check "tools: cargo fmt" bash -c "cd tools && $FSN_CARGO fmt --check"
