@@ -10,6 +10,7 @@ mod debugfs;
 mod hooks;
 mod kunit;
 mod layout;
+mod marks;
 mod mask;
 mod stats;
 // The protocol definition, shared verbatim with userspace (tools/fsn-wire):

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The remote marks of one FUSE connection: what the server was told, what
+//! it still has to be told, and how far it has acknowledged.
+//!
+//! `mask_changed` (atomic context) records the new wire mask of an inode
+//! with [`Marks::update`]; a work item takes the pending updates out in
+//! batches ([`Marks::take_batch`]) and records the server's answer
+//! ([`Marks::acked`]). Updates of one inode coalesce (the last mask wins),
+//! so a burst of changes costs one entry, and N local watches of an inode
+//! are one remote watch. Generations let `mark_added` wait until everything
+//! queued before it was acknowledged ([`Marks::armed_up_to`]).
+//!
+//! Pure bookkeeping, no FFI: tested by KUnit below.
+
+use crate::wire::{MarkEntry, MarkResult};
+use kernel::alloc::{flags, Flags, KVec};
+use kernel::prelude::*;
+use kernel::rbtree::{RBTree, RBTreeNode};
+
+/// Remote mark bookkeeping of one connection.
+pub(crate) struct Marks {
+    /// Masks still to send: nodeid to wire mask (0 removes the watch).
+    pending: RBTree<u64, u32>,
+    /// Masks the server acknowledged, as requested (not the subset it
+    /// serves, so that an unchanged request is recognised), non-zero only.
+    armed: RBTree<u64, u32>,
+    /// Bumped by every queued change.
+    queued: u64,
+    /// Every change up to this generation was acknowledged.
+    acked: u64,
+}
+
+/// A batch taken for sending.
+pub(crate) struct Batch {
+    /// The entries, in nodeid order.
+    pub(crate) entries: KVec<MarkEntry>,
+    /// The generation this batch completes, if it emptied the pending set.
+    pub(crate) completes: Option<u64>,
+}
+
+impl Marks {
+    /// No marks.
+    pub(crate) fn new() -> Self {
+        Self {
+            pending: RBTree::new(),
+            armed: RBTree::new(),
+            queued: 0,
+            acked: 0,
+        }
+    }
+
+    /// Records that `nodeid` now wants `mask`. Returns whether there is
+    /// something to send. Allocates with `gfp` (atomic in hook context).
+    pub(crate) fn update(&mut self, nodeid: u64, mask: u32, gfp: Flags) -> Result<bool> {
+        let armed = self.armed.get(&nodeid).copied().unwrap_or(0);
+        if mask == armed {
+            // Back to what the server has: nothing to send.
+            self.pending.remove(&nodeid);
+            return Ok(!self.pending.is_empty_tree());
+        }
+        if let Some(m) = self.pending.get_mut(&nodeid) {
+            *m = mask;
+        } else {
+            self.pending.insert(RBTreeNode::new(nodeid, mask, gfp)?);
+        }
+        self.queued += 1;
+        Ok(true)
+    }
+
+    /// Takes up to `max` pending entries out for one request.
+    pub(crate) fn take_batch(&mut self, max: usize) -> Result<Batch> {
+        let n = max.min(self.pending_len());
+        let mut entries = KVec::with_capacity(n, flags::GFP_KERNEL)?;
+        while entries.len() < n {
+            let Some(cursor) = self.pending.cursor_front() else {
+                break;
+            };
+            let (nodeid, mask) = (*cursor.current().0, *cursor.current().1);
+            // Cannot fail: the capacity was reserved above.
+            entries.push(
+                MarkEntry {
+                    nodeid,
+                    mask,
+                    reserved: 0,
+                },
+                flags::GFP_KERNEL,
+            )?;
+            cursor.remove_current();
+        }
+        let completes = self.pending.is_empty_tree().then_some(self.queued);
+        Ok(Batch { entries, completes })
+    }
+
+    /// Records the server's answer to a batch. An entry the server refused
+    /// is not armed (its watch stays local-only); the failure is the
+    /// caller's to count.
+    pub(crate) fn acked(&mut self, batch: &Batch, results: &[MarkResult]) {
+        for (e, r) in batch.entries.iter().zip(results) {
+            if r.error != 0 || r.mask == 0 {
+                self.armed.remove(&e.nodeid);
+            } else if let Some(m) = self.armed.get_mut(&e.nodeid) {
+                *m = e.mask;
+            } else if let Ok(node) = RBTreeNode::new(e.nodeid, e.mask, flags::GFP_KERNEL) {
+                self.armed.insert(node);
+            }
+        }
+        if let Some(g) = batch.completes {
+            self.acked = self.acked.max(g);
+        }
+    }
+
+    /// Puts a batch that could not be sent back, unless newer updates of
+    /// the same nodeids are pending.
+    pub(crate) fn requeue(&mut self, batch: Batch) {
+        for e in batch.entries.iter() {
+            if self.pending.get(&e.nodeid).is_none() {
+                if let Ok(node) = RBTreeNode::new(e.nodeid, e.mask, flags::GFP_KERNEL) {
+                    self.pending.insert(node);
+                }
+            }
+        }
+    }
+
+    /// Forgets everything (the connection does not support the protocol or
+    /// went away): waiters see all generations as done.
+    pub(crate) fn clear(&mut self) {
+        self.pending = RBTree::new();
+        self.armed = RBTree::new();
+        self.acked = self.queued;
+    }
+
+    /// The generation of the last queued change.
+    pub(crate) fn queued(&self) -> u64 {
+        self.queued
+    }
+
+    /// Whether every change up to generation `g` was acknowledged.
+    pub(crate) fn armed_up_to(&self, g: u64) -> bool {
+        self.acked >= g
+    }
+
+    /// The acknowledged mask of `nodeid`.
+    pub(crate) fn armed(&self, nodeid: u64) -> u32 {
+        self.armed.get(&nodeid).copied().unwrap_or(0)
+    }
+
+    /// Number of pending entries.
+    pub(crate) fn pending_len(&self) -> usize {
+        self.pending.iter().count()
+    }
+}
+
+/// `RBTree` has no `is_empty` in 6.12.
+trait IsEmpty {
+    fn is_empty_tree(&self) -> bool;
+}
+
+impl<K, V> IsEmpty for RBTree<K, V> {
+    fn is_empty_tree(&self) -> bool {
+        self.iter().next().is_none()
+    }
+}
+
+mod kunit_tests {
+    use super::Marks;
+    use crate::kunit::{kunit_expect, kunit_expect_eq, kunit_suite, Test};
+    use crate::wire::MarkResult;
+    use kernel::alloc::flags::GFP_KERNEL;
+
+    fn ok(mask: u32) -> MarkResult {
+        MarkResult { mask, error: 0 }
+    }
+
+    fn bursts_coalesce(test: &mut Test) {
+        let mut m = Marks::new();
+        for mask in [1, 3, 7] {
+            kunit_expect_eq!(test, m.update(5, mask, GFP_KERNEL), Ok(true));
+        }
+        kunit_expect_eq!(test, m.pending_len(), 1);
+        let Ok(b) = m.take_batch(64) else {
+            kunit_expect!(test, false, "take_batch failed");
+            return;
+        };
+        kunit_expect_eq!(test, b.entries.len(), 1);
+        kunit_expect_eq!(test, b.entries.first().map(|e| e.mask), Some(7));
+        kunit_expect_eq!(test, b.completes, Some(3));
+    }
+
+    fn unchanged_mask_sends_nothing(test: &mut Test) {
+        let mut m = Marks::new();
+        let _ = m.update(5, 2, GFP_KERNEL);
+        if let Ok(b) = m.take_batch(64) {
+            m.acked(&b, &[ok(2)]);
+        }
+        kunit_expect_eq!(test, m.armed(5), 2);
+        // Same mask again (e.g. a second watch with the same events).
+        kunit_expect_eq!(test, m.update(5, 2, GFP_KERNEL), Ok(false));
+        kunit_expect_eq!(test, m.pending_len(), 0);
+        // A change and its reversal before sending cancel out.
+        let _ = m.update(5, 6, GFP_KERNEL);
+        kunit_expect_eq!(test, m.update(5, 2, GFP_KERNEL), Ok(false));
+        kunit_expect_eq!(test, m.pending_len(), 0);
+        // A watch that was never armed and goes away costs nothing.
+        let _ = m.update(9, 4, GFP_KERNEL);
+        let _ = m.update(9, 0, GFP_KERNEL);
+        kunit_expect_eq!(test, m.pending_len(), 0);
+    }
+
+    fn batches_of_64(test: &mut Test) {
+        let mut m = Marks::new();
+        for n in 0..100u64 {
+            let _ = m.update(n + 10, 1, GFP_KERNEL);
+        }
+        let q = m.queued();
+        let Ok(b1) = m.take_batch(64) else { return };
+        kunit_expect_eq!(test, b1.entries.len(), 64);
+        kunit_expect_eq!(test, b1.completes, None);
+        m.acked(&b1, &[ok(1); 64]);
+        kunit_expect!(test, !m.armed_up_to(q));
+        let Ok(b2) = m.take_batch(64) else { return };
+        kunit_expect_eq!(test, b2.entries.len(), 36);
+        kunit_expect_eq!(test, b2.completes, Some(q));
+        m.acked(&b2, &[ok(1); 36]);
+        kunit_expect!(test, m.armed_up_to(q));
+        kunit_expect_eq!(test, m.armed(109), 1);
+    }
+
+    fn refused_entries_are_not_armed(test: &mut Test) {
+        let mut m = Marks::new();
+        let _ = m.update(1, 2, GFP_KERNEL);
+        let _ = m.update(2, 2, GFP_KERNEL);
+        if let Ok(b) = m.take_batch(64) {
+            m.acked(&b, &[ok(2), MarkResult { mask: 0, error: -2 }]);
+        }
+        kunit_expect_eq!(test, m.armed(1), 2);
+        kunit_expect_eq!(test, m.armed(2), 0);
+    }
+
+    fn requeue_keeps_newer_updates(test: &mut Test) {
+        let mut m = Marks::new();
+        let _ = m.update(1, 2, GFP_KERNEL);
+        let _ = m.update(2, 2, GFP_KERNEL);
+        let Ok(b) = m.take_batch(64) else { return };
+        let _ = m.update(2, 4, GFP_KERNEL);
+        m.requeue(b);
+        let Ok(b) = m.take_batch(64) else { return };
+        kunit_expect_eq!(test, b.entries.len(), 2);
+        kunit_expect_eq!(test, b.entries.get(1).map(|e| e.mask), Some(4));
+    }
+
+    fn clear_releases_waiters(test: &mut Test) {
+        let mut m = Marks::new();
+        let _ = m.update(1, 2, GFP_KERNEL);
+        kunit_expect!(test, !m.armed_up_to(m.queued()));
+        m.clear();
+        kunit_expect!(test, m.armed_up_to(m.queued()));
+        kunit_expect_eq!(test, m.pending_len(), 0);
+    }
+
+    kunit_suite!(
+        fuse_fsnotify_marks,
+        [
+            bursts_coalesce,
+            unchanged_mask_sends_nothing,
+            batches_of_64,
+            refused_entries_are_not_armed,
+            requeue_keeps_newer_updates,
+            clear_releases_waiters,
+        ]
+    );
+}
