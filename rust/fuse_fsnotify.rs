@@ -6,12 +6,15 @@
 //! `Documentation/design.rst` for how they fit together.
 
 mod bindings;
+mod conn;
 mod debugfs;
+mod fuse;
 mod hooks;
 mod kunit;
 mod layout;
 mod marks;
 mod mask;
+mod registry;
 mod stats;
 // The protocol definition, shared verbatim with userspace (tools/fsn-wire):
 // hence `pub` items, and a server half (request parsing, C layout tables)
@@ -31,18 +34,27 @@ module! {
 }
 
 struct FuseFsnotify {
-    // Drop order: unregister the hooks before the counters' files go.
-    _hooks: hooks::Registration,
+    hooks: Option<hooks::Registration>,
+    registry: Pin<KBox<registry::Registry>>,
     _debugfs: debugfs::Dir,
 }
 
 impl kernel::Module for FuseFsnotify {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let hooks = hooks::Registration::new()?;
         let debugfs = debugfs::Dir::new(kernel::c_str!("fuse_fsnotify"), &stats::STATS.entries());
+        // The registry must exist before any hook can run.
+        let registry = registry::Registry::new()?;
+        let hooks = match hooks::Registration::new() {
+            Ok(h) => h,
+            Err(e) => {
+                registry.unpublish();
+                return Err(e);
+            }
+        };
         pr_info!("loaded\n");
         Ok(FuseFsnotify {
-            _hooks: hooks,
+            hooks: Some(hooks),
+            registry,
             _debugfs: debugfs,
         })
     }
@@ -50,6 +62,20 @@ impl kernel::Module for FuseFsnotify {
 
 impl Drop for FuseFsnotify {
     fn drop(&mut self) {
+        // 1. No new connections; stop the existing ones while sb_delete
+        //    still reaches us, so that no work item uses a mount that a
+        //    concurrent unmount frees.
+        let conns = self.registry.close();
+        for (_, c) in conns.iter() {
+            c.shutdown();
+        }
+        // 2. No hook runs or starts after this.
+        drop(self.hooks.take());
+        self.registry.unpublish();
+        // 3. Our requests' end callbacks are module code: wait for them.
+        for (_, c) in conns.iter() {
+            c.drain_requests();
+        }
         pr_info!("unloaded\n");
     }
 }

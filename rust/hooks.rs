@@ -15,10 +15,15 @@
 //! may sleep.
 
 use crate::bindings as b;
+use crate::registry::Registry;
 use crate::stats::STATS;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::error::to_result;
 use kernel::prelude::*;
+
+/// How long `inotify_add_watch()`/`fanotify_mark()` wait for the server to
+/// arm a remote watch before they return anyway (and count it).
+const ARM_TIMEOUT_MS: u32 = 5000;
 
 /// Whether `inode` belongs to a FUSE (or virtiofs) superblock.
 ///
@@ -54,12 +59,24 @@ unsafe extern "C" fn mask_changed(inode: *mut b::inode, mask: u32) {
     // SAFETY: as above.
     let wire = crate::mask::wire_mask(mask, unsafe { is_dir(inode) });
     STATS.mask_changes.fetch_add(1, Relaxed);
+    // SAFETY: as above; a FUSE inode's superblock is a FUSE superblock.
+    let (sb, nodeid) = unsafe { ((*inode).i_sb, crate::fuse::nodeid_of(inode)) };
     pr_debug!(
-        "mask of inode {:p}: local {:#x}, wire {:#x}\n",
-        inode,
+        "nodeid {}: local mask {:#x}, wire {:#x}\n",
+        nodeid,
         mask,
         wire
     );
+    let Some(reg) = Registry::get() else { return };
+    let conn = if wire == 0 {
+        reg.lookup(sb)
+    } else {
+        // SAFETY: `sb` is a live FUSE superblock (it has a marked inode).
+        reg.lookup_or_create(sb, unsafe { crate::fuse::mount_of(sb) })
+    };
+    if let Some(conn) = conn {
+        conn.mask_changed(nodeid, wire);
+    }
 }
 
 /// `fsnotify_remote_ops::mark_added`.
@@ -73,6 +90,18 @@ unsafe extern "C" fn mark_added(inode: *mut b::inode) {
         return;
     }
     STATS.marks_added.fetch_add(1, Relaxed);
+    let Some(reg) = Registry::get() else { return };
+    // SAFETY: as above.
+    let Some(conn) = reg.lookup(unsafe { (*inode).i_sb }) else {
+        return;
+    };
+    // Wait until the server acknowledged every change queued so far,
+    // including this mark's, so that a remote change made after the
+    // syscall returns is reported.
+    if !conn.wait_armed(conn.queued(), ARM_TIMEOUT_MS) {
+        STATS.arm_timeouts.fetch_add(1, Relaxed);
+        pr_warn!("remote watch not armed within {} ms\n", ARM_TIMEOUT_MS);
+    }
 }
 
 /// `fsnotify_remote_ops::inode_remove`.
@@ -95,7 +124,12 @@ unsafe extern "C" fn inode_remove(inode: *mut b::inode) -> bool {
 /// # Safety
 ///
 /// Called by fsnotify only, with a superblock that is shutting down.
-unsafe extern "C" fn sb_delete(_sb: *mut b::super_block) {}
+unsafe extern "C" fn sb_delete(sb: *mut b::super_block) {
+    let Some(reg) = Registry::get() else { return };
+    if let Some(conn) = reg.remove(sb) {
+        conn.shutdown();
+    }
+}
 
 static OPS: b::fsnotify_remote_ops = b::fsnotify_remote_ops {
     mask_changed: Some(mask_changed),

@@ -11,7 +11,9 @@
 //! are one remote watch. Generations let `mark_added` wait until everything
 //! queued before it was acknowledged ([`Marks::armed_up_to`]).
 //!
-//! Pure bookkeeping, no FFI: tested by KUnit below.
+//! Pure bookkeeping, no FFI: tested by KUnit below. It is always used under
+//! the connection's spinlock, so it only allocates with `GFP_ATOMIC` (an
+//! allocation failure of `armed` is harmless: the mask is sent again).
 
 use crate::wire::{MarkEntry, MarkResult};
 use kernel::alloc::{flags, Flags, KVec};
@@ -68,23 +70,24 @@ impl Marks {
         Ok(true)
     }
 
-    /// Takes up to `max` pending entries out for one request.
-    pub(crate) fn take_batch(&mut self, max: usize) -> Result<Batch> {
-        let n = max.min(self.pending_len());
-        let mut entries = KVec::with_capacity(n, flags::GFP_KERNEL)?;
+    /// Takes up to `max` pending entries out for one request, into
+    /// `entries`, which must have room for them (so that this, called under
+    /// a spinlock, does not allocate).
+    pub(crate) fn take_batch(&mut self, max: usize, mut entries: KVec<MarkEntry>) -> Result<Batch> {
+        let n = max.min(self.pending_len()).min(entries.capacity());
         while entries.len() < n {
             let Some(cursor) = self.pending.cursor_front() else {
                 break;
             };
             let (nodeid, mask) = (*cursor.current().0, *cursor.current().1);
-            // Cannot fail: the capacity was reserved above.
+            // Does not allocate: there is room for `n` entries.
             entries.push(
                 MarkEntry {
                     nodeid,
                     mask,
                     reserved: 0,
                 },
-                flags::GFP_KERNEL,
+                flags::GFP_ATOMIC,
             )?;
             cursor.remove_current();
         }
@@ -101,7 +104,7 @@ impl Marks {
                 self.armed.remove(&e.nodeid);
             } else if let Some(m) = self.armed.get_mut(&e.nodeid) {
                 *m = e.mask;
-            } else if let Ok(node) = RBTreeNode::new(e.nodeid, e.mask, flags::GFP_KERNEL) {
+            } else if let Ok(node) = RBTreeNode::new(e.nodeid, e.mask, flags::GFP_ATOMIC) {
                 self.armed.insert(node);
             }
         }
@@ -115,7 +118,7 @@ impl Marks {
     pub(crate) fn requeue(&mut self, batch: Batch) {
         for e in batch.entries.iter() {
             if self.pending.get(&e.nodeid).is_none() {
-                if let Ok(node) = RBTreeNode::new(e.nodeid, e.mask, flags::GFP_KERNEL) {
+                if let Ok(node) = RBTreeNode::new(e.nodeid, e.mask, flags::GFP_ATOMIC) {
                     self.pending.insert(node);
                 }
             }
@@ -167,6 +170,11 @@ mod kunit_tests {
     use crate::kunit::{kunit_expect, kunit_expect_eq, kunit_suite, Test};
     use crate::wire::MarkResult;
     use kernel::alloc::flags::GFP_KERNEL;
+    use kernel::alloc::KVec;
+
+    fn room() -> KVec<crate::wire::MarkEntry> {
+        KVec::with_capacity(128, GFP_KERNEL).unwrap_or(KVec::new())
+    }
 
     fn ok(mask: u32) -> MarkResult {
         MarkResult { mask, error: 0 }
@@ -178,7 +186,7 @@ mod kunit_tests {
             kunit_expect_eq!(test, m.update(5, mask, GFP_KERNEL), Ok(true));
         }
         kunit_expect_eq!(test, m.pending_len(), 1);
-        let Ok(b) = m.take_batch(64) else {
+        let Ok(b) = m.take_batch(64, room()) else {
             kunit_expect!(test, false, "take_batch failed");
             return;
         };
@@ -190,7 +198,7 @@ mod kunit_tests {
     fn unchanged_mask_sends_nothing(test: &mut Test) {
         let mut m = Marks::new();
         let _ = m.update(5, 2, GFP_KERNEL);
-        if let Ok(b) = m.take_batch(64) {
+        if let Ok(b) = m.take_batch(64, room()) {
             m.acked(&b, &[ok(2)]);
         }
         kunit_expect_eq!(test, m.armed(5), 2);
@@ -213,12 +221,16 @@ mod kunit_tests {
             let _ = m.update(n + 10, 1, GFP_KERNEL);
         }
         let q = m.queued();
-        let Ok(b1) = m.take_batch(64) else { return };
+        let Ok(b1) = m.take_batch(64, room()) else {
+            return;
+        };
         kunit_expect_eq!(test, b1.entries.len(), 64);
         kunit_expect_eq!(test, b1.completes, None);
         m.acked(&b1, &[ok(1); 64]);
         kunit_expect!(test, !m.armed_up_to(q));
-        let Ok(b2) = m.take_batch(64) else { return };
+        let Ok(b2) = m.take_batch(64, room()) else {
+            return;
+        };
         kunit_expect_eq!(test, b2.entries.len(), 36);
         kunit_expect_eq!(test, b2.completes, Some(q));
         m.acked(&b2, &[ok(1); 36]);
@@ -230,7 +242,7 @@ mod kunit_tests {
         let mut m = Marks::new();
         let _ = m.update(1, 2, GFP_KERNEL);
         let _ = m.update(2, 2, GFP_KERNEL);
-        if let Ok(b) = m.take_batch(64) {
+        if let Ok(b) = m.take_batch(64, room()) {
             m.acked(&b, &[ok(2), MarkResult { mask: 0, error: -2 }]);
         }
         kunit_expect_eq!(test, m.armed(1), 2);
@@ -241,10 +253,14 @@ mod kunit_tests {
         let mut m = Marks::new();
         let _ = m.update(1, 2, GFP_KERNEL);
         let _ = m.update(2, 2, GFP_KERNEL);
-        let Ok(b) = m.take_batch(64) else { return };
+        let Ok(b) = m.take_batch(64, room()) else {
+            return;
+        };
         let _ = m.update(2, 4, GFP_KERNEL);
         m.requeue(b);
-        let Ok(b) = m.take_batch(64) else { return };
+        let Ok(b) = m.take_batch(64, room()) else {
+            return;
+        };
         kunit_expect_eq!(test, b.entries.len(), 2);
         kunit_expect_eq!(test, b.entries.get(1).map(|e| e.mask), Some(4));
     }

@@ -73,13 +73,14 @@ class ServerMount:
 
     SERVER = "tools/target/release/fuse-fsnotify-server"
 
-    def __init__(self, backing, mnt, log):
-        self.backing, self.mnt, self.log = backing, mnt, log
+    def __init__(self, backing, mnt, log, level="info"):
+        self.backing, self.mnt, self.log, self.level = backing, mnt, log, level
 
     def __enter__(self):
         self.logf = open(self.log, "a")
         self.proc = subprocess.Popen(
-            [self.SERVER, self.backing, self.mnt], stderr=self.logf
+            [self.SERVER, self.backing, self.mnt, "--log", self.level],
+            stderr=self.logf,
         )
         for _ in range(100):
             if os.path.ismount(self.mnt):
