@@ -82,6 +82,8 @@ struct fuse_fsnotify_mark_result {
 struct fuse_fsnotify_poll_in {
 	uint32_t	version;
 	uint32_t	max_size;
+	uint32_t	timeout_ms;	/* 0: wait for events */
+	uint32_t	reserved;
 };
 
 struct fuse_fsnotify_batch {

@@ -46,7 +46,16 @@ enum Probe {
 struct State {
     probe: Probe,
     marks: Marks,
+    /// A MARK (or the probe) is in flight.
     in_flight: bool,
+    /// The POLL is in flight.
+    polling: bool,
+    /// A batch the POLL brought, waiting for the work item to deliver it.
+    backlog: Option<(KVec<u8>, usize)>,
+    /// Sequence number of the last batch (0: none yet).
+    last_seq: u64,
+    /// Stop polling (module unload): the POLL is not re-armed.
+    quiesce: bool,
     dead: bool,
 }
 
@@ -56,7 +65,16 @@ pub(crate) enum Kind {
     Probe,
     /// A MARK batch.
     Mark(Batch),
+    /// The long poll.
+    Poll,
 }
+
+/// The POLL's reply buffer: up to this many bytes of events per batch.
+const POLL_BUF: usize = 64 * 1024;
+
+/// The POLL's server-side timeout: an idle connection costs one request
+/// per this interval, and module unload waits at most this long for it.
+const POLL_TIMEOUT_MS: u32 = 1000;
 
 /// One FUSE connection (superblock) with remote watches.
 #[pin_data(PinnedDrop)]
@@ -96,6 +114,10 @@ impl Conn {
                     probe: Probe::Unknown,
                     marks: Marks::new(),
                     in_flight: false,
+                    polling: false,
+                    backlog: None,
+                    last_seq: 0,
+                    quiesce: false,
                     dead: false,
                 }),
                 changed <- new_condvar!(),
@@ -146,13 +168,26 @@ impl Conn {
     }
 
     fn kick(self: &Arc<Self>) {
+        if self.state.lock().dead {
+            return;
+        }
         // Already queued is fine: the queued run will see the new state.
         let _ = workqueue::system().enqueue(self.clone());
     }
 
-    /// Sends what is due: the probe first, then MARK batches, one request
-    /// in flight at a time.
+    /// Does what is due: deliver a batch the POLL brought, send the probe,
+    /// then MARK batches (one in flight at a time), and keep one POLL
+    /// outstanding.
     fn send_due(self: Arc<Self>) {
+        let backlog = self.state.lock().backlog.take();
+        if let Some((buf, len)) = backlog {
+            self.deliver(buf.get(..len).unwrap_or(&[]));
+        }
+        self.send_mark();
+        self.send_poll();
+    }
+
+    fn send_mark(self: &Arc<Self>) {
         // Allocate before taking the spinlock.
         let Ok(room) = KVec::with_capacity(MAX_BATCH as usize, flags::GFP_KERNEL) else {
             STATS.alloc_failures.fetch_add(1, Relaxed);
@@ -181,30 +216,44 @@ impl Conn {
         st.in_flight = true;
         drop(st);
         let (input, out_size) = match &kind {
-            Kind::Probe => (probe_body(), MarkOut::SIZE),
             Kind::Mark(batch) => (
                 mark_body(batch),
                 MarkOut::SIZE + batch.entries.len() * MarkResult::SIZE,
             ),
+            _ => (probe_body(), MarkOut::SIZE),
         };
+        self.send(wire::FUSE_FSNOTIFY_MARK, input, out_size, kind);
+    }
+
+    fn send_poll(self: &Arc<Self>) {
+        let mut st = self.state.lock();
+        let supported = matches!(st.probe, Probe::Supported { .. });
+        if st.dead || st.quiesce || st.polling || !supported || st.backlog.is_some() {
+            return;
+        }
+        st.polling = true;
+        drop(st);
+        self.send(wire::FUSE_FSNOTIFY_POLL, poll_body(), POLL_BUF, Kind::Poll);
+    }
+
+    fn send(self: &Arc<Self>, opcode: u32, input: Result<KVec<u8>>, out_size: usize, kind: Kind) {
         let Ok(input) = input else {
+            STATS.alloc_failures.fetch_add(1, Relaxed);
             self.failed(kind, -(b::ENOMEM as i32));
             return;
         };
-        let req = match Request::new(
-            wire::FUSE_FSNOTIFY_MARK,
-            input,
-            out_size,
-            self.clone(),
-            kind,
-        ) {
+        let req = match Request::new(opcode, input, out_size, self.clone(), kind) {
             Ok(r) => r,
             Err(_) => {
                 STATS.alloc_failures.fetch_add(1, Relaxed);
                 let mut st = self.state.lock();
-                st.in_flight = false;
-                if st.probe == Probe::Probing {
-                    st.probe = Probe::Unknown;
+                if opcode == wire::FUSE_FSNOTIFY_POLL {
+                    st.polling = false;
+                } else {
+                    st.in_flight = false;
+                    if st.probe == Probe::Probing {
+                        st.probe = Probe::Unknown;
+                    }
                 }
                 return;
             }
@@ -220,9 +269,32 @@ impl Conn {
     /// up on the connection.
     fn failed(self: &Arc<Self>, kind: Kind, err: i32) {
         let mut st = self.state.lock();
-        st.in_flight = false;
-        let gone = err == -(b::ENOTCONN as i32) || err == -(b::ECONNABORTED as i32);
+        // The connection ended, or the server is shutting down (it answers
+        // a pending poll with ESHUTDOWN before it unmounts).
+        let gone = [b::ENOTCONN, b::ECONNABORTED, b::ESHUTDOWN]
+            .iter()
+            .any(|&e| err == -(e as i32));
+        if let Kind::Poll = kind {
+            st.polling = false;
+        } else {
+            st.in_flight = false;
+        }
         match kind {
+            Kind::Poll => {
+                STATS.request_errors.fetch_add(1, Relaxed);
+                if gone {
+                    st.dead = true;
+                } else {
+                    // Events may have been lost with the failed poll, and
+                    // re-polling at once could spin on a broken server:
+                    // stop polling on this connection, report the loss.
+                    st.quiesce = true;
+                    drop(st);
+                    pr_warn!("POLL failed ({}): remote events stop\n", err);
+                    self.overflow();
+                    st = self.state.lock();
+                }
+            }
             Kind::Probe if gone => st.dead = true,
             Kind::Probe => {
                 // ENOSYS (or EPROTO): not our protocol. Nothing more is
@@ -253,14 +325,28 @@ impl Conn {
     }
 
     /// The reply to one of our requests (from the request's end callback).
-    pub(crate) fn on_reply(self: Arc<Self>, kind: Kind, reply: core::result::Result<&[u8], i32>) {
-        let reply = match reply {
+    pub(crate) fn on_reply(
+        self: Arc<Self>,
+        kind: Kind,
+        reply: core::result::Result<(KVec<u8>, usize), i32>,
+    ) {
+        let (buf, len) = match reply {
             Ok(r) => r,
             Err(e) => return self.failed(kind, e),
         };
+        if let Kind::Poll = kind {
+            let mut st = self.state.lock();
+            st.polling = false;
+            st.backlog = Some((buf, len));
+            drop(st);
+            self.changed.notify_all();
+            self.kick();
+            return;
+        }
+        let reply = buf.get(..len).unwrap_or(&[]);
         let count = match &kind {
-            Kind::Probe => 0,
             Kind::Mark(batch) => batch.entries.len() as u32,
+            _ => 0,
         };
         let mut results = [MarkResult::default(); MAX_BATCH as usize];
         let parsed = wire::parse_mark_reply(reply, count).map(|(hdr, it)| {
@@ -293,12 +379,77 @@ impl Conn {
                 STATS.marks_refused.fetch_add(refused as u64, Relaxed);
                 st.marks.acked(&batch, results.get(..n).unwrap_or(&[]));
             }
+            Kind::Poll => {}
         }
-        let more = st.marks.pending_len() > 0;
         drop(st);
         self.changed.notify_all();
-        if more {
-            self.kick();
+        self.kick();
+    }
+
+    /// Delivers one batch from the server (work item, process context).
+    fn deliver(self: &Arc<Self>, bytes: &[u8]) {
+        let batch = match wire::Batch::parse(bytes) {
+            Ok(b) => b,
+            Err(e) => {
+                STATS.rejected.fetch_add(1, Relaxed);
+                pr_warn!("malformed event batch ({})\n", e.as_str());
+                return self.overflow();
+            }
+        };
+        let (seq, flags) = (batch.header.seq, batch.header.flags);
+        let mut lost = flags & wire::BATCH_OVERFLOW != 0;
+        {
+            let mut st = self.state.lock();
+            if st.last_seq != 0 && seq != st.last_seq + 1 {
+                if seq <= st.last_seq {
+                    drop(st);
+                    STATS.rejected.fetch_add(1, Relaxed);
+                    pr_warn!("event batch sequence went backwards ({})\n", seq);
+                    return self.overflow();
+                }
+                lost = true;
+            }
+            st.last_seq = seq;
+        }
+        STATS.batches.fetch_add(1, Relaxed);
+        // SAFETY: `fc` is pinned by our reference (see `new`).
+        let killsb = unsafe { crate::fuse::KillsbRead::new(self.fc as *mut b::fuse_conn) };
+        for rec in batch {
+            match rec {
+                Ok(r) => crate::inject::deliver(&killsb, &r),
+                Err(e) => {
+                    STATS.rejected.fetch_add(1, Relaxed);
+                    pr_warn!("malformed event record ({})\n", e.as_str());
+                    lost = true;
+                    break;
+                }
+            }
+        }
+        drop(killsb);
+        if lost {
+            self.overflow();
+        }
+    }
+
+    /// Events were lost: every group watching an inode of this connection
+    /// gets one overflow event.
+    fn overflow(self: &Arc<Self>) {
+        STATS.overflows.fetch_add(1, Relaxed);
+        let mut ids = KVec::new();
+        {
+            let n = self.state.lock().marks.armed_len();
+            if ids.reserve(n, flags::GFP_KERNEL).is_err() {
+                STATS.alloc_failures.fetch_add(1, Relaxed);
+                return;
+            }
+            self.state.lock().marks.armed_nodeids(&mut ids);
+        }
+        // SAFETY: `fc` is pinned by our reference (see `new`).
+        let killsb = unsafe { crate::fuse::KillsbRead::new(self.fc as *mut b::fuse_conn) };
+        for id in ids.iter() {
+            if let Some(inode) = killsb.ilookup(*id) {
+                inode.queue_overflow();
+            }
         }
     }
 
@@ -311,9 +462,7 @@ impl Conn {
             st.marks.clear();
         }
         self.changed.notify_all();
-        // SAFETY: `work` is initialised and lives as long as `self`;
-        // flush_work only waits for a queued or running instance.
-        unsafe { b::flush_work(Work::raw_get(&self.work)) };
+        self.flush();
     }
 
     /// At module unload: waits until no request of ours is in flight, since
@@ -321,8 +470,11 @@ impl Conn {
     /// within the bound gets its connection aborted (which ends every
     /// request at once) rather than hang the unload.
     pub(crate) fn drain_requests(&self) {
+        // The outstanding POLL completes within POLL_TIMEOUT_MS and is not
+        // re-armed once the connection is dead.
         if self.wait_idle(DRAIN_TIMEOUT_MS) {
-            return;
+            // No request can end (and kick the work) any more.
+            return self.flush();
         }
         pr_err!("server does not answer: aborting its connection to unload\n");
         // SAFETY: `fc` is pinned by our reference (see `new`).
@@ -330,6 +482,13 @@ impl Conn {
         while !self.wait_idle(DRAIN_TIMEOUT_MS) {
             pr_err!("request still in flight after abort\n");
         }
+        self.flush();
+    }
+
+    fn flush(&self) {
+        // SAFETY: `work` is initialised and lives as long as `self`;
+        // flush_work only waits for a queued or running instance.
+        unsafe { b::flush_work(Work::raw_get(&self.work)) };
     }
 
     /// Waits (bounded) until no request of ours is in flight; returns false
@@ -338,12 +497,12 @@ impl Conn {
         let mut left = kernel::time::msecs_to_jiffies(timeout_ms);
         let mut st = self.state.lock();
         loop {
-            if !st.in_flight {
+            if !st.in_flight && !st.polling {
                 return true;
             }
             match self.changed.wait_interruptible_timeout(&mut st, left) {
                 kernel::sync::CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-                _ => return !st.in_flight,
+                _ => return !st.in_flight && !st.polling,
             }
         }
     }
@@ -372,6 +531,19 @@ fn probe_body() -> Result<KVec<u8>> {
         version: wire::VERSION,
         count: 0,
         flags: 0,
+        reserved: 0,
+    }
+    .write(&mut v)
+    .map_err(|_| EINVAL)?;
+    Ok(v)
+}
+
+fn poll_body() -> Result<KVec<u8>> {
+    let mut v = KVec::from_elem(0u8, wire::PollIn::SIZE, flags::GFP_KERNEL)?;
+    wire::PollIn {
+        version: wire::VERSION,
+        max_size: POLL_BUF as u32,
+        timeout_ms: POLL_TIMEOUT_MS,
         reserved: 0,
     }
     .write(&mut v)

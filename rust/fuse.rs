@@ -10,6 +10,10 @@
 //! anything else is gone still finds valid memory. The end callback runs in
 //! process context (the server's write on `/dev/fuse`, a virtiofs worker, or
 //! the connection abort) and only hands the reply to [`Conn::on_reply`].
+//!
+//! The rest are the calls event injection needs, each a small wrapper that
+//! states its contract: `fc->killsb` held for read ([`KillsbRead`]),
+//! referenced inodes ([`InodeRef`]), NUL-terminated names ([`Name`]).
 
 use crate::bindings as b;
 use crate::conn::{Conn, Kind};
@@ -148,11 +152,208 @@ unsafe extern "C" fn request_end(_fm: *mut b::fuse_mount, args: *mut b::fuse_arg
         kind,
         ..
     } = KBox::into_inner(req);
+    // `args` pointed into `input`, which is freed with this frame: FUSE is
+    // done with both.
     let len = (args.out_args[0].size as usize).min(output.len());
     let reply = if error == 0 {
-        Ok(output.get(..len).unwrap_or(&[]))
+        Ok((output, len))
     } else {
         Err(error)
     };
     conn.on_reply(kind, reply);
+}
+
+/// `fc->killsb` held for read: what the FUSE notification path holds while
+/// it looks up inodes and invalidates, and what our injection holds too.
+pub(crate) struct KillsbRead {
+    fc: *mut b::fuse_conn,
+}
+
+impl KillsbRead {
+    /// Takes `fc->killsb` for read (sleeps).
+    ///
+    /// # Safety
+    ///
+    /// `fc` must be a connection we hold a reference on.
+    pub(crate) unsafe fn new(fc: *mut b::fuse_conn) -> Self {
+        // SAFETY: `fc` is pinned by the caller's reference; `killsb` is an
+        // initialised rw_semaphore.
+        unsafe { b::down_read(core::ptr::addr_of_mut!((*fc).killsb)) };
+        Self { fc }
+    }
+
+    /// The cached inode of `nodeid`, referenced, if the kernel has one.
+    pub(crate) fn ilookup(&self, nodeid: u64) -> Option<InodeRef> {
+        // SAFETY: `killsb` is held, as fuse_ilookup() requires.
+        let inode = unsafe { b::fuse_ilookup(self.fc, nodeid, core::ptr::null_mut()) };
+        (!inode.is_null()).then_some(InodeRef(inode))
+    }
+
+    /// Drops the cached attributes and page cache of `nodeid`.
+    pub(crate) fn inval_inode(&self, nodeid: u64) {
+        // SAFETY: `killsb` is held; offset 0, length 0: the whole file.
+        let _ = unsafe { b::fuse_reverse_inval_inode(self.fc, nodeid, 0, 0) };
+    }
+
+    /// Invalidates the entry `name` of directory `parent` and the
+    /// directory's attributes.
+    pub(crate) fn inval_entry(&self, parent: u64, name: &Name) {
+        let mut q = name.qstr();
+        // SAFETY: `killsb` is held; `q` points into `name`, NUL-terminated,
+        // alive for the call; child nodeid 0: invalidate only (no local
+        // d_delete, which would report a second deletion).
+        let _ = unsafe { b::fuse_reverse_inval_entry(self.fc, parent, 0, &mut q, 0) };
+    }
+}
+
+impl Drop for KillsbRead {
+    fn drop(&mut self) {
+        // SAFETY: taken for read in `new`.
+        unsafe { b::up_read(core::ptr::addr_of_mut!((*self.fc).killsb)) };
+    }
+}
+
+/// A referenced inode (`iput()` on drop).
+pub(crate) struct InodeRef(*mut b::inode);
+
+impl InodeRef {
+    /// Reports `mask` to the marks of this inode (and, with `dir` and
+    /// `name`, to the directory's marks as an event on a named child).
+    pub(crate) fn notify(&self, mask: u32, dir: Option<(&InodeRef, &Name)>, cookie: u32) {
+        report(mask, self, dir, Some(self), cookie);
+    }
+
+    /// Reports the death of the object (`FS_DELETE_SELF`) and destroys its
+    /// marks (inotify then reports `IN_IGNORED`).
+    pub(crate) fn delete_self(&self, isdir: u32) {
+        report(b::FS_DELETE_SELF | isdir, self, None, Some(self), 0);
+        // SAFETY: we hold a reference on the inode.
+        unsafe { b::__fsnotify_inode_delete(self.0) };
+    }
+
+    /// Queues an overflow event to every group watching this inode.
+    pub(crate) fn queue_overflow(&self) {
+        // SAFETY: we hold a reference on the inode.
+        unsafe { b::fsnotify_queue_overflow_inode(self.0) };
+    }
+}
+
+impl Drop for InodeRef {
+    fn drop(&mut self) {
+        // SAFETY: the reference was taken by fuse_ilookup().
+        unsafe { b::iput(self.0) };
+    }
+}
+
+/// Reports a directory-entry event (`CREATE`, `DELETE`, `MOVED_*`) on
+/// `dir` for `name`; `child` is the object behind it if it is cached.
+pub(crate) fn notify_dirent(
+    mask: u32,
+    dir: &InodeRef,
+    name: &Name,
+    child: Option<&InodeRef>,
+    cookie: u32,
+) {
+    let data = child.unwrap_or(dir);
+    let q = name.qstr();
+    // SAFETY: the inodes are referenced; `q` points into `name` for the
+    // call. With `inode` NULL, fsnotify() reports to `dir`'s marks.
+    unsafe {
+        b::fsnotify(
+            mask,
+            data.0 as *const core::ffi::c_void,
+            b::fsnotify_data_type_FSNOTIFY_EVENT_INODE as i32,
+            dir.0,
+            &q,
+            core::ptr::null_mut(),
+            cookie,
+        )
+    };
+}
+
+/// Reports an event on the child `name` of `dir` that has no cached inode:
+/// only the directory's watchers of children can see it (patches/0004).
+pub(crate) fn notify_uncached_child(mask: u32, dir: &InodeRef, name: &Name) {
+    let q = name.qstr();
+    // SAFETY: `dir` is referenced, `q` points into `name` for the call. A
+    // NULL inode with FS_EVENT_ON_CHILD reports on the parent only.
+    unsafe {
+        b::fsnotify(
+            mask | b::FS_EVENT_ON_CHILD,
+            dir.0 as *const core::ffi::c_void,
+            b::fsnotify_data_type_FSNOTIFY_EVENT_INODE as i32,
+            dir.0,
+            &q,
+            core::ptr::null_mut(),
+            0,
+        )
+    };
+}
+
+fn report(
+    mask: u32,
+    data: &InodeRef,
+    dir: Option<(&InodeRef, &Name)>,
+    inode: Option<&InodeRef>,
+    cookie: u32,
+) {
+    let q = dir.map(|(_, n)| n.qstr());
+    let (dir_ptr, mask) = match dir {
+        // An event on a child reported to its directory too.
+        Some((d, _)) => (d.0, mask | b::FS_EVENT_ON_CHILD),
+        None => (core::ptr::null_mut(), mask),
+    };
+    let qp = q
+        .as_ref()
+        .map_or(core::ptr::null(), |q| q as *const b::qstr);
+    // SAFETY: the inodes are referenced, `qp` is NULL or points into a
+    // `Name` alive for the call.
+    unsafe {
+        b::fsnotify(
+            mask,
+            data.0 as *const core::ffi::c_void,
+            b::fsnotify_data_type_FSNOTIFY_EVENT_INODE as i32,
+            dir_ptr,
+            qp,
+            inode.map_or(core::ptr::null_mut(), |i| i.0),
+            cookie,
+        )
+    };
+}
+
+/// A validated entry name, NUL-terminated for the C side.
+pub(crate) struct Name {
+    buf: [u8; crate::wire::NAME_MAX + 1],
+    len: u32,
+}
+
+impl Name {
+    /// Copies a name that `wire::check_name` accepted.
+    pub(crate) fn new(name: &[u8]) -> Option<Self> {
+        crate::wire::check_name(name).ok()?;
+        let mut buf = [0u8; crate::wire::NAME_MAX + 1];
+        buf.get_mut(..name.len())?.copy_from_slice(name);
+        Some(Self {
+            buf,
+            len: name.len() as u32,
+        })
+    }
+
+    fn qstr(&self) -> b::qstr {
+        b::qstr {
+            __bindgen_anon_1: b::qstr__bindgen_ty_1 {
+                __bindgen_anon_1: b::qstr__bindgen_ty_1__bindgen_ty_1 {
+                    hash: 0,
+                    len: self.len,
+                },
+            },
+            name: self.buf.as_ptr(),
+        }
+    }
+}
+
+/// A new rename cookie.
+pub(crate) fn rename_cookie() -> u32 {
+    // SAFETY: no preconditions.
+    unsafe { b::fsnotify_get_cookie() }
 }

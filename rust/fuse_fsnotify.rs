@@ -10,6 +10,7 @@ mod conn;
 mod debugfs;
 mod fuse;
 mod hooks;
+mod inject;
 mod kunit;
 mod layout;
 mod marks;

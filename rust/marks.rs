@@ -148,6 +148,21 @@ impl Marks {
         self.armed.get(&nodeid).copied().unwrap_or(0)
     }
 
+    /// Number of armed nodeids.
+    pub(crate) fn armed_len(&self) -> usize {
+        self.armed.iter().count()
+    }
+
+    /// Appends the armed nodeids to `out`, as far as its capacity allows
+    /// (no allocation: called under the connection's spinlock).
+    pub(crate) fn armed_nodeids(&self, out: &mut KVec<u64>) {
+        for (id, _) in self.armed.iter() {
+            if out.len() == out.capacity() || out.push(*id, flags::GFP_ATOMIC).is_err() {
+                break;
+            }
+        }
+    }
+
     /// Number of pending entries.
     pub(crate) fn pending_len(&self) -> usize {
         self.pending.iter().count()

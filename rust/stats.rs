@@ -33,6 +33,14 @@ pub(crate) struct Stats {
     pub(crate) arm_timeouts: AtomicU64,
     /// Allocation failures in atomic context (`alloc_failures`).
     pub(crate) alloc_failures: AtomicU64,
+    /// Event batches received (`batches`).
+    pub(crate) batches: AtomicU64,
+    /// Events injected (`events_injected`).
+    pub(crate) injected: AtomicU64,
+    /// Events for objects with no cached inode (`events_dropped`).
+    pub(crate) dropped: AtomicU64,
+    /// Overflows reported to local watchers (`overflows`).
+    pub(crate) overflows: AtomicU64,
 }
 
 /// The counters.
@@ -49,11 +57,15 @@ pub(crate) static STATS: Stats = Stats {
     rejected: AtomicU64::new(0),
     arm_timeouts: AtomicU64::new(0),
     alloc_failures: AtomicU64::new(0),
+    batches: AtomicU64::new(0),
+    injected: AtomicU64::new(0),
+    dropped: AtomicU64::new(0),
+    overflows: AtomicU64::new(0),
 };
 
 impl Stats {
     /// Name and counter, for debugfs.
-    pub(crate) fn entries(&'static self) -> [(&'static kernel::str::CStr, &'static AtomicU64); 12] {
+    pub(crate) fn entries(&'static self) -> [(&'static kernel::str::CStr, &'static AtomicU64); 16] {
         use kernel::c_str;
         [
             (c_str!("mask_changes"), &self.mask_changes),
@@ -68,6 +80,10 @@ impl Stats {
             (c_str!("rejected"), &self.rejected),
             (c_str!("arm_timeouts"), &self.arm_timeouts),
             (c_str!("alloc_failures"), &self.alloc_failures),
+            (c_str!("batches"), &self.batches),
+            (c_str!("events_injected"), &self.injected),
+            (c_str!("events_dropped"), &self.dropped),
+            (c_str!("overflows"), &self.overflows),
         ]
     }
 }

@@ -313,6 +313,12 @@ wire_struct! {
         /// Size of the client's reply buffer; the server's batch never
         /// exceeds it (nor [`MAX_BATCH_SIZE`]).
         max_size: u32,
+        /// Complete the poll after this many milliseconds even without
+        /// events (with an empty batch); 0: wait for events. Lets a client
+        /// stop polling promptly (e.g. to unload) without a new request.
+        timeout_ms: u32,
+        /// Zero.
+        reserved: u32,
     }
 }
 

@@ -184,9 +184,15 @@ impl Core {
         if req.version != VERSION {
             return Err(-libc::EPROTO);
         }
-        if body.len() != PollIn::SIZE {
+        if body.len() != PollIn::SIZE || req.reserved != 0 {
             return Err(-libc::EINVAL);
         }
+        let requested =
+            (req.timeout_ms != 0).then(|| std::time::Duration::from_millis(req.timeout_ms.into()));
+        let timeout = match (timeout, requested) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let size = (req.max_size as usize).min(fsn_wire::MAX_BATCH_SIZE);
         let mut buf = vec![0u8; size];
         match self.queue.poll_timeout(&mut buf, timeout) {
@@ -397,6 +403,8 @@ mod tests {
             PollIn {
                 version: VERSION,
                 max_size: 1 << 16,
+                timeout_ms: 0,
+                reserved: 0,
             }
             .write(&mut body)
             .unwrap();
@@ -678,6 +686,18 @@ mod tests {
         // The probe.
         assert_eq!(f.mark(0, &[]).unwrap(), []);
         assert_eq!(f.core.handle_poll(&[1, 0, 0]), Err(-libc::EINVAL));
+        // A poll with a timeout and nothing to report: an empty batch.
+        let mut body = [0u8; PollIn::SIZE];
+        PollIn {
+            version: VERSION,
+            max_size: 4096,
+            timeout_ms: 20,
+            reserved: 0,
+        }
+        .write(&mut body)
+        .unwrap();
+        let out = f.core.handle_poll(&body).unwrap();
+        assert_eq!(fsn_wire::Batch::parse(&out).unwrap().count(), 0);
         assert!(f.core.stats.bad_requests.load(Ordering::Relaxed) >= 2);
     }
 

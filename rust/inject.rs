@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Delivering one remote record to the local watchers.
+//!
+//! Runs in the connection's work item with `fc->killsb` held for read. For
+//! each record: find the cached inodes (an object the kernel has no inode
+//! for has no marks either: the record is dropped and counted), invalidate
+//! what the event describes so that a read after the event sees the change,
+//! then report it with `fsnotify()`, once, to every mark that asked for it.
+//! Changes the guest made itself never come here (the server suppresses its
+//! own echo), so nothing is reported twice.
+
+use crate::bindings as b;
+use crate::fuse::{notify_dirent, notify_uncached_child, rename_cookie, KillsbRead, Name};
+use crate::stats::STATS;
+use crate::wire::{mask, Record};
+use core::sync::atomic::Ordering::Relaxed;
+
+/// Event types after which cached attributes and data are stale.
+const CHANGES_DATA: u32 = mask::MODIFY | mask::ATTRIB | mask::CLOSE_WRITE;
+
+/// Delivers `rec` (already validated by the wire decoder).
+pub(crate) fn deliver(k: &KillsbRead, rec: &Record<'_>) {
+    match *rec {
+        Record::Event {
+            mask: m,
+            nodeid,
+            parent,
+            name,
+        } => event(k, m, nodeid, parent, name),
+        Record::Rename {
+            mask: m,
+            nodeid,
+            old_parent,
+            old_name,
+            new_parent,
+            new_name,
+        } => rename(k, m, nodeid, (old_parent, old_name), (new_parent, new_name)),
+        Record::Unknown { .. } => {}
+    }
+}
+
+fn event(k: &KillsbRead, m: u32, nodeid: u64, parent: u64, name: &[u8]) {
+    let kind = m & !mask::ISDIR;
+    if kind & CHANGES_DATA != 0 && nodeid != 0 {
+        k.inval_inode(nodeid);
+    }
+    let object = if nodeid != 0 { k.ilookup(nodeid) } else { None };
+    if name.is_empty() {
+        // An event on the object itself.
+        let Some(obj) = object else {
+            STATS.dropped.fetch_add(1, Relaxed);
+            return;
+        };
+        if kind == mask::DELETE_SELF {
+            obj.delete_self(m & mask::ISDIR);
+        } else {
+            obj.notify(m, None, 0);
+        }
+        STATS.injected.fetch_add(1, Relaxed);
+        return;
+    }
+    let (Some(dir), Some(name)) = (k.ilookup(parent), Name::new(name)) else {
+        STATS.dropped.fetch_add(1, Relaxed);
+        return;
+    };
+    if kind & (mask::CREATE | mask::DELETE) != 0 {
+        k.inval_entry(parent, &name);
+        notify_dirent(m, &dir, &name, object.as_ref(), 0);
+    } else {
+        match &object {
+            // Reported to the directory (with the name) and the object.
+            Some(obj) => obj.notify(m, Some((&dir, &name)), 0),
+            // The object is not cached: only the directory can watch it.
+            None => notify_uncached_child(m, &dir, &name),
+        }
+    }
+    STATS.injected.fetch_add(1, Relaxed);
+}
+
+fn rename(k: &KillsbRead, m: u32, nodeid: u64, old: (u64, &[u8]), new: (u64, &[u8])) {
+    let isdir = m & mask::ISDIR;
+    let object = if nodeid != 0 { k.ilookup(nodeid) } else { None };
+    let cookie = rename_cookie();
+    for ((parent, name), ev) in [(old, b::FS_MOVED_FROM), (new, b::FS_MOVED_TO)] {
+        if parent == 0 {
+            continue;
+        }
+        let (Some(dir), Some(name)) = (k.ilookup(parent), Name::new(name)) else {
+            STATS.dropped.fetch_add(1, Relaxed);
+            continue;
+        };
+        k.inval_entry(parent, &name);
+        notify_dirent(ev | isdir, &dir, &name, object.as_ref(), cookie);
+        STATS.injected.fetch_add(1, Relaxed);
+    }
+    if let Some(obj) = object {
+        obj.notify(b::FS_MOVE_SELF | isdir, None, 0);
+        STATS.injected.fetch_add(1, Relaxed);
+    }
+}

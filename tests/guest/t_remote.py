@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Changes made directly on the backing directory (the remote side) reach
+inotify watches on the FUSE mount: the same watches on the backing
+directory are the oracle, and the two streams must match after normalising
+watch descriptors and cookie values (not cookie pairing)."""
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fsnlib import *  # noqa: E402,F403
+
+DIR_MASK = (IN_CREATE | IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_MOVED_FROM
+            | IN_MOVED_TO | IN_CLOSE_WRITE | IN_DELETE_SELF)
+FILE_MASK = IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF
+
+
+def watch(root):
+    ino = Inotify()
+    wds = {ino.add(root, DIR_MASK): "dir", ino.add(os.path.join(root, "f"), FILE_MASK): "f"}
+    return ino, wds
+
+
+def normalise(events, wds):
+    cookies = {}
+    out = []
+    for wd, mask, cookie, name in events:
+        if cookie:
+            cookie = cookies.setdefault(cookie, f"c{len(cookies)}")
+        out.append((wds.get(wd, wd), mask, cookie or "", name))
+    return out
+
+
+work = tempfile.mkdtemp()
+subprocess.run(["mount", "-t", "tmpfs", "tmpfs", work], check=True)
+backing, mnt = os.path.join(work, "b"), os.path.join(work, "m")
+os.mkdir(backing)
+os.mkdir(mnt)
+with open(os.path.join(backing, "f"), "w") as f:
+    f.write("0\n")
+log = os.path.join(os.environ.get("FSN_OUT", "/tmp"), "server-remote.log")
+
+ops = [
+    "echo data > new",
+    "chmod 600 new",
+    "mv new new2",
+    "rm new2",
+    "echo more >> f",
+    "touch f",
+    "mkdir d",
+    "rmdir d",
+    "mv f g",
+    "rm g",
+]
+
+with ServerMount(backing, mnt, log):
+    oracle, owds = watch(backing)
+    remote, rwds = watch(mnt)
+    for op in ops:
+        # Another process than the server: a remote change.
+        subprocess.run(["sh", "-c", op], cwd=backing, check=True)
+        time.sleep(0.1)
+    want = normalise(oracle.read(1.0), owds)
+    got = normalise(remote.read(1.5), rwds)
+
+print("oracle (watch on the backing directory):")
+for e in want:
+    print("   ", e)
+print("mount (watch on the FUSE mount):")
+for e in got:
+    print("   ", e)
+for n in ("batches", "events_injected", "events_dropped", "overflows", "rejected"):
+    print(f"{n}={counter(n)}")
+if len(want) < 20:
+    print(f"FAIL: the oracle saw only {len(want)} events")
+    sys.exit(1)
+if got != want:
+    for i, (a, b) in enumerate(zip(want, got)):
+        if a != b:
+            print(f"FAIL: first difference at event {i}: want {a}, got {b}")
+            break
+    else:
+        print(f"FAIL: {len(want)} events expected, {len(got)} seen")
+    sys.exit(1)
+print(f"ok: {len(got)} events, identical")
+subprocess.run(["umount", work], check=True)
