@@ -25,18 +25,27 @@ srv=$!
 for _ in $(seq 50); do mountpoint -q "$work/mnt" && break; sleep 0.1; done
 grep " $work/mnt " /proc/mounts | sed 's/^/   /'
 echo "   cat mnt/greeting: $(cat "$work/mnt/greeting")"
-echo "== a watch on the mount reaches the module's fsnotify hooks"
-show() { for c in mask_changes marks_added; do
-	printf '   %s=%s' "$c" "$(cat /sys/kernel/debug/fuse_fsnotify/$c)"; done; echo; }
-show
-inotifywait -q -t 3 -e create "$work/mnt" >"$work/iw" &
+echo "== inotifywait -m on the FUSE mount; changes made directly on the backing directory"
+inotifywait -q -m "$work/mnt" >"$work/iw" 2>&1 &
 iw=$!
-sleep 0.5
-show
-touch "$work/mnt/made-through-the-mount"
-wait $iw || true
-echo "   inotifywait on the mount saw: $(cat "$work/iw")"
-echo "   (forwarding of changes made on the backing side: in progress, see Documentation/design.rst)"
+sleep 1
+(
+	cd "$work/backing"
+	for op in "echo hi > notes.txt" "echo more >> notes.txt" "chmod 600 notes.txt" \
+		"mv notes.txt renamed.txt" "mkdir dir" "rm renamed.txt" "rmdir dir"; do
+		echo "   backing\$ $op"
+		sh -c "$op"
+		sleep 0.3
+	done
+)
+sleep 1
+kill $iw
+echo "== what inotifywait on the mount reported"
+sed "s|$work/mnt/|mnt/|; s/^/   /" "$work/iw"
+echo "== module counters"
+for c in servers_supported marks_sent batches events_injected overflows; do
+	printf '   %s=%s\n' "$c" "$(cat /sys/kernel/debug/fuse_fsnotify/$c)"
+done
 kill $srv
 wait $srv || true
 umount "$work"
