@@ -6,6 +6,8 @@ import os
 import select
 import struct
 import subprocess
+import sys
+import tempfile
 import time
 
 IN_ACCESS = 0x001
@@ -92,3 +94,27 @@ class ServerMount:
         self.proc.terminate()
         self.proc.wait(timeout=30)
         self.logf.close()
+
+
+def expect(cond, what):
+    """One check of a test: prints it, and exits 1 on the first failure."""
+    if not cond:
+        print("FAIL:", what)
+        sys.exit(1)
+    print("ok:", what)
+
+
+def out_path(name):
+    """A file in the run's output directory (kept for the report)."""
+    return os.path.join(os.environ.get("FSN_OUT", "/tmp"), name)
+
+
+def tmpfs_work():
+    """A fresh tmpfs with an empty backing directory and a mountpoint:
+    (work, backing, mnt). Unmount `work` at the end."""
+    work = tempfile.mkdtemp()
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", work], check=True)
+    backing, mnt = os.path.join(work, "b"), os.path.join(work, "m")
+    os.mkdir(backing)
+    os.mkdir(mnt)
+    return work, backing, mnt

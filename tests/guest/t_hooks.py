@@ -5,28 +5,16 @@ inodes, and only for them: checked with the module's debugfs counters."""
 import os
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fsnlib import *  # noqa: E402,F403
 
-work = tempfile.mkdtemp()
-subprocess.run(["mount", "-t", "tmpfs", "tmpfs", work], check=True)
-backing, mnt = os.path.join(work, "b"), os.path.join(work, "m")
-os.mkdir(backing)
-os.mkdir(mnt)
+work, backing, mnt = tmpfs_work()
 open(os.path.join(backing, "f"), "w").close()
 open(os.path.join(work, "local"), "w").close()
 
 
-def expect(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
-
-
-with ServerMount(backing, mnt, os.environ.get("FSN_OUT", "/tmp") + "/server-hooks.log"):
+with ServerMount(backing, mnt, out_path("server-hooks.log")):
     ino = Inotify()
     c0 = {n: counter(n) for n in ("mask_changes", "marks_added", "inode_removals")}
 

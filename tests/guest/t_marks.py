@@ -8,26 +8,14 @@ import re
 import subprocess
 import time
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fsnlib import *  # noqa: E402,F403
 
 
-def expect(cond, what):
-    if not cond:
-        print("FAIL:", what)
-        sys.exit(1)
-    print("ok:", what)
-
-
-work = tempfile.mkdtemp()
-subprocess.run(["mount", "-t", "tmpfs", "tmpfs", work], check=True)
-backing, mnt = os.path.join(work, "b"), os.path.join(work, "m")
-os.mkdir(backing)
-os.mkdir(mnt)
+work, backing, mnt = tmpfs_work()
 open(os.path.join(backing, "f"), "w").close()
-log = os.path.join(os.environ.get("FSN_OUT", "/tmp"), "server-marks.log")
+log = out_path("server-marks.log")
 names = ("servers_supported", "requests", "marks_sent", "marks_refused", "arm_timeouts")
 
 

@@ -7,7 +7,6 @@ watch descriptors and cookie values (not cookie pairing)."""
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -34,14 +33,10 @@ def normalise(events, wds):
     return out
 
 
-work = tempfile.mkdtemp()
-subprocess.run(["mount", "-t", "tmpfs", "tmpfs", work], check=True)
-backing, mnt = os.path.join(work, "b"), os.path.join(work, "m")
-os.mkdir(backing)
-os.mkdir(mnt)
+work, backing, mnt = tmpfs_work()
 with open(os.path.join(backing, "f"), "w") as f:
     f.write("0\n")
-log = os.path.join(os.environ.get("FSN_OUT", "/tmp"), "server-remote.log")
+log = out_path("server-remote.log")
 
 ops = [
     "echo data > new",
