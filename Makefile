@@ -7,7 +7,8 @@
 #   make demo         set up, build, boot a guest and show the module at work
 #   make kernel       build (or reuse) the cached test kernel
 #   make setup        install what this machine lacks
-#   make check        rustfmt + clippy on the module, fmt/clippy on tools/
+#   make check        rustfmt + clippy on the module, fmt/clippy on tools/,
+#                     checkpatch --strict on patches/
 #   make rust-analyzer  write rust-project.json for the module
 #   make clean        remove module build products
 #   make clean-cache  remove the kernel cache (/var/cache/fuse-fsnotify)
@@ -20,7 +21,7 @@ include scripts/toolchain.mk
 KDIR ?= $(shell $(PWD)/scripts/kernel.sh kdir)
 KMAKE = $(MAKE) -C $(KDIR) M=$(PWD) $(FSN_KMAKE_ARGS)
 
-.PHONY: all modules setup kernel check fmt clippy rust-analyzer tools \
+.PHONY: all modules setup kernel check checkpatch fmt clippy rust-analyzer tools \
 	test demo clean clean-cache
 
 all: modules
@@ -53,7 +54,14 @@ rust-analyzer:
 tools:
 	cd tools && cargo build --release --locked
 
-check: fmt clippy
+# checkpatch reads each patch from stdin: given a path git tracks it would
+# check the .patch as a source file.
+checkpatch:
+	@for p in patches/*.patch; do \
+		$(KDIR)/source/scripts/checkpatch.pl --strict --no-tree -q - <$$p || exit 1; \
+	done
+
+check: fmt clippy checkpatch
 	cd tools && cargo fmt --check && cargo clippy --locked --all-targets -- -D warnings
 
 test:

@@ -34,6 +34,13 @@ check() { # check NAME COMMAND...: one host test
 	fi
 }
 
+# Kernel patches: checkpatch --strict, reading each patch from stdin (given a
+# path that git tracks, checkpatch would check the .patch file as a source
+# file instead of as a patch).
+checkpatch="$(fsn_src_dir)/scripts/checkpatch.pl"
+check "patches: checkpatch --strict" bash -c \
+	"for p in patches/*.patch; do out=\$('$checkpatch' --strict --no-tree -q - <\"\$p\"); [ -z \"\$out\" ] || { echo \"\$p:\"; echo \"\$out\"; exit 1; }; done"
+
 # Module: one clippy-driver build serves as compile and lint (-Dwarnings is
 # set in Kbuild), then rustfmt.
 check "module: build with clippy" make -s modules KDIR="$KDIR" CLIPPY=1
