@@ -16,6 +16,7 @@
 //! before FUSE frees the mount.
 
 use crate::bindings as b;
+use crate::fuse::InodeRef;
 use crate::fuse::Request;
 use crate::marks::{Batch, Marks};
 use crate::stats::STATS;
@@ -25,8 +26,12 @@ use kernel::alloc::{flags, KVec};
 use kernel::new_condvar;
 use kernel::new_spinlock;
 use kernel::prelude::*;
+use kernel::rbtree::{RBTree, RBTreeNodeReservation};
 use kernel::sync::{Arc, CondVar, SpinLock};
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
+
+/// Most inodes in limbo per connection; past it the oldest dies locally.
+pub(crate) const LIMBO_MAX: usize = 1024;
 
 /// How long module unload waits for a server to answer our requests.
 const DRAIN_TIMEOUT_MS: u32 = 10_000;
@@ -57,6 +62,16 @@ struct State {
     /// Stop polling (module unload): the POLL is not re-armed.
     quiesce: bool,
     dead: bool,
+    /// Inodes the guest unlinked while their remote object may live on:
+    /// nodeid to (admission number, our reference).
+    limbo: RBTree<u64, (u64, InodeRef)>,
+    /// Limbo admission order: admission number to nodeid.
+    limbo_order: RBTree<u64, u64>,
+    limbo_next: u64,
+    /// Evicted from limbo, to be released by the work item (their
+    /// `iput()` may sleep). Same node type as `limbo`, so that eviction
+    /// moves a node instead of allocating.
+    release: RBTree<u64, (u64, InodeRef)>,
 }
 
 /// What a request was for, handed back with its reply.
@@ -119,6 +134,10 @@ impl Conn {
                     last_seq: 0,
                     quiesce: false,
                     dead: false,
+                    limbo: RBTree::new(),
+                    limbo_order: RBTree::new(),
+                    limbo_next: 0,
+                    release: RBTree::new(),
                 }),
                 changed <- new_condvar!(),
                 work <- new_work!("fuse_fsnotify::Conn::work"),
@@ -142,6 +161,105 @@ impl Conn {
             Err(_) => {
                 STATS.alloc_failures.fetch_add(1, Relaxed);
             }
+        }
+    }
+
+    /// Offered by `inode_remove` (atomic context): keeps `inode`, which the
+    /// guest unlinked, with its marks, if the server watches it remotely,
+    /// until the server reports the object dead.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be the live, referenced inode of `nodeid` on this
+    /// connection.
+    pub(crate) unsafe fn take_into_limbo(
+        self: &Arc<Self>,
+        inode: *mut b::inode,
+        nodeid: u64,
+    ) -> bool {
+        let mut st = self.state.lock();
+        let supported = matches!(st.probe, Probe::Supported { .. });
+        if st.dead || !supported || st.marks.armed(nodeid) == 0 || st.limbo.get(&nodeid).is_some() {
+            return false;
+        }
+        let n = st.limbo_next;
+        // Allocate before taking the reference: dropping it again here
+        // (iput) is not allowed in atomic context.
+        let (Ok(ra), Ok(ro)) = (
+            RBTreeNodeReservation::new(flags::GFP_ATOMIC),
+            RBTreeNodeReservation::new(flags::GFP_ATOMIC),
+        ) else {
+            // Let the local DELETE_SELF go ahead.
+            STATS.alloc_failures.fetch_add(1, Relaxed);
+            return false;
+        };
+        // SAFETY: caller guarantees `inode` is live and referenced.
+        let held = unsafe { InodeRef::hold(inode) };
+        let (a, o) = (ra.into_node(nodeid, (n, held)), ro.into_node(n, nodeid));
+        st.limbo_next += 1;
+        st.limbo.insert(a);
+        st.limbo_order.insert(o);
+        STATS.limbo_entered.fetch_add(1, Relaxed);
+        let mut kick = false;
+        while st.limbo_order.iter().count() > LIMBO_MAX {
+            let Some(cursor) = st.limbo_order.cursor_front() else {
+                break;
+            };
+            let (_, node) = cursor.remove_current();
+            let (_, oldest) = node.to_key_value();
+            if let Some(node) = st.limbo.remove_node(&oldest) {
+                st.release.insert(node);
+                STATS.limbo_evicted.fetch_add(1, Relaxed);
+                kick = true;
+            }
+        }
+        drop(st);
+        if kick {
+            self.kick();
+        }
+        true
+    }
+
+    /// The server reported `nodeid` dead: drop our limbo reference, if any
+    /// (process context: the inode may be evicted now).
+    fn limbo_forget(&self, nodeid: u64) {
+        let mut st = self.state.lock();
+        let held = st.limbo.remove(&nodeid);
+        if let Some((n, _)) = &held {
+            st.limbo_order.remove(n);
+        }
+        drop(st);
+        if held.is_some() {
+            STATS.limbo_released.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Releases limbo inodes that must die locally (evicted for room, or
+    /// everything at unmount/unload): local DELETE_SELF, marks destroyed
+    /// (IN_IGNORED), reference dropped. Process context.
+    fn release_limbo(&self, all: bool) {
+        loop {
+            let mut st = self.state.lock();
+            let evicted = st.release.cursor_front().map(|c| {
+                let (_, node) = c.remove_current();
+                node.to_key_value().1 .1
+            });
+            let next = if evicted.is_some() {
+                evicted
+            } else if all {
+                let first = st.limbo_order.cursor_front().map(|c| *c.current().1);
+                first.and_then(|id| {
+                    let (n, inode) = st.limbo.remove(&id)?;
+                    st.limbo_order.remove(&n);
+                    Some(inode)
+                })
+            } else {
+                None
+            };
+            drop(st);
+            let Some(inode) = next else { break };
+            inode.delete_self(inode.isdir_mask());
+            STATS.limbo_released.fetch_add(1, Relaxed);
         }
     }
 
@@ -179,6 +297,7 @@ impl Conn {
     /// then MARK batches (one in flight at a time), and keep one POLL
     /// outstanding.
     fn send_due(self: Arc<Self>) {
+        self.release_limbo(false);
         let backlog = self.state.lock().backlog.take();
         if let Some((buf, len)) = backlog {
             self.deliver(buf.get(..len).unwrap_or(&[]));
@@ -416,7 +535,17 @@ impl Conn {
         let killsb = unsafe { crate::fuse::KillsbRead::new(self.fc as *mut b::fuse_conn) };
         for rec in batch {
             match rec {
-                Ok(r) => crate::inject::deliver(&killsb, &r),
+                Ok(r) => {
+                    crate::inject::deliver(&killsb, &r);
+                    if let wire::Record::Event {
+                        mask: m, nodeid, ..
+                    } = r
+                    {
+                        if m & wire::mask::DELETE_SELF != 0 {
+                            self.limbo_forget(nodeid);
+                        }
+                    }
+                }
                 Err(e) => {
                     STATS.rejected.fetch_add(1, Relaxed);
                     pr_warn!("malformed event record ({})\n", e.as_str());
@@ -463,6 +592,7 @@ impl Conn {
         }
         self.changed.notify_all();
         self.flush();
+        self.release_limbo(true);
     }
 
     /// At module unload: waits until no request of ours is in flight, since

@@ -216,7 +216,33 @@ impl Drop for KillsbRead {
 /// A referenced inode (`iput()` on drop).
 pub(crate) struct InodeRef(*mut b::inode);
 
+// SAFETY: an inode reference may be dropped (iput) from any task in
+// process context; the pointer itself is just an address.
+unsafe impl Send for InodeRef {}
+
 impl InodeRef {
+    /// Takes an extra reference on `inode` (atomic context is fine).
+    ///
+    /// # Safety
+    ///
+    /// `inode` must be live and already referenced by the caller
+    /// (`ihold()` requires a non-zero count).
+    pub(crate) unsafe fn hold(inode: *mut b::inode) -> Self {
+        // SAFETY: the caller guarantees a live, referenced inode.
+        unsafe { b::ihold(inode) };
+        Self(inode)
+    }
+
+    /// Whether it is a directory.
+    pub(crate) fn isdir_mask(&self) -> u32 {
+        // SAFETY: we hold a reference; `i_mode` does not change.
+        if u32::from(unsafe { (*self.0).i_mode }) & b::S_IFMT == b::S_IFDIR {
+            b::FS_ISDIR
+        } else {
+            0
+        }
+    }
+
     /// Reports `mask` to the marks of this inode (and, with `dir` and
     /// `name`, to the directory's marks as an event on a named child).
     pub(crate) fn notify(&self, mask: u32, dir: Option<(&InodeRef, &Name)>, cookie: u32) {

@@ -115,8 +115,16 @@ unsafe extern "C" fn inode_remove(inode: *mut b::inode) -> bool {
         return false;
     }
     STATS.inode_removals.fetch_add(1, Relaxed);
-    // Limbo is not implemented yet: the local DELETE_SELF proceeds.
-    false
+    let Some(reg) = Registry::get() else {
+        return false;
+    };
+    // SAFETY: as above.
+    let (sb, nodeid) = unsafe { ((*inode).i_sb, crate::fuse::nodeid_of(inode)) };
+    let Some(conn) = reg.lookup(sb) else {
+        return false;
+    };
+    // SAFETY: the inode is live and referenced by the dying dentry.
+    unsafe { conn.take_into_limbo(inode, nodeid) }
 }
 
 /// `fsnotify_remote_ops::sb_delete`.

@@ -41,6 +41,12 @@ pub(crate) struct Stats {
     pub(crate) dropped: AtomicU64,
     /// Overflows reported to local watchers (`overflows`).
     pub(crate) overflows: AtomicU64,
+    /// Inodes taken into limbo (`limbo_entered`).
+    pub(crate) limbo_entered: AtomicU64,
+    /// Limbo inodes released (`limbo_released`).
+    pub(crate) limbo_released: AtomicU64,
+    /// Limbo inodes evicted because limbo was full (`limbo_evicted`).
+    pub(crate) limbo_evicted: AtomicU64,
 }
 
 /// The counters.
@@ -61,11 +67,14 @@ pub(crate) static STATS: Stats = Stats {
     injected: AtomicU64::new(0),
     dropped: AtomicU64::new(0),
     overflows: AtomicU64::new(0),
+    limbo_entered: AtomicU64::new(0),
+    limbo_released: AtomicU64::new(0),
+    limbo_evicted: AtomicU64::new(0),
 };
 
 impl Stats {
     /// Name and counter, for debugfs.
-    pub(crate) fn entries(&'static self) -> [(&'static kernel::str::CStr, &'static AtomicU64); 16] {
+    pub(crate) fn entries(&'static self) -> [(&'static kernel::str::CStr, &'static AtomicU64); 19] {
         use kernel::c_str;
         [
             (c_str!("mask_changes"), &self.mask_changes),
@@ -84,6 +93,9 @@ impl Stats {
             (c_str!("events_injected"), &self.injected),
             (c_str!("events_dropped"), &self.dropped),
             (c_str!("overflows"), &self.overflows),
+            (c_str!("limbo_entered"), &self.limbo_entered),
+            (c_str!("limbo_released"), &self.limbo_released),
+            (c_str!("limbo_evicted"), &self.limbo_evicted),
         ]
     }
 }
