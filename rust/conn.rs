@@ -68,6 +68,8 @@ struct State {
     /// Limbo admission order: admission number to nodeid.
     limbo_order: RBTree<u64, u64>,
     limbo_next: u64,
+    /// Entries in `limbo`.
+    nlimbo: usize,
     /// Evicted from limbo, to be released by the work item (their
     /// `iput()` may sleep). Same node type as `limbo`, so that eviction
     /// moves a node instead of allocating.
@@ -137,6 +139,7 @@ impl Conn {
                     limbo: RBTree::new(),
                     limbo_order: RBTree::new(),
                     limbo_next: 0,
+                    nlimbo: 0,
                     release: RBTree::new(),
                 }),
                 changed <- new_condvar!(),
@@ -199,15 +202,17 @@ impl Conn {
         st.limbo_next += 1;
         st.limbo.insert(a);
         st.limbo_order.insert(o);
+        st.nlimbo += 1;
         STATS.limbo_entered.fetch_add(1, Relaxed);
         let mut kick = false;
-        while st.limbo_order.iter().count() > LIMBO_MAX {
+        while st.nlimbo > LIMBO_MAX {
             let Some(cursor) = st.limbo_order.cursor_front() else {
                 break;
             };
             let (_, node) = cursor.remove_current();
             let (_, oldest) = node.to_key_value();
             if let Some(node) = st.limbo.remove_node(&oldest) {
+                st.nlimbo -= 1;
                 st.release.insert(node);
                 STATS.limbo_evicted.fetch_add(1, Relaxed);
                 kick = true;
@@ -227,6 +232,7 @@ impl Conn {
         let held = st.limbo.remove(&nodeid);
         if let Some((n, _)) = &held {
             st.limbo_order.remove(n);
+            st.nlimbo -= 1;
         }
         drop(st);
         if held.is_some() {
@@ -251,6 +257,7 @@ impl Conn {
                 first.and_then(|id| {
                     let (n, inode) = st.limbo.remove(&id)?;
                     st.limbo_order.remove(&n);
+                    st.nlimbo -= 1;
                     Some(inode)
                 })
             } else {

@@ -24,6 +24,8 @@ use kernel::rbtree::{RBTree, RBTreeNode};
 pub(crate) struct Marks {
     /// Masks still to send: nodeid to wire mask (0 removes the watch).
     pending: RBTree<u64, u32>,
+    /// Entries in `pending` (6.12's `RBTree` does not count).
+    npending: usize,
     /// Masks the server acknowledged, as requested (not the subset it
     /// serves, so that an unchanged request is recognised), non-zero only.
     armed: RBTree<u64, u32>,
@@ -46,6 +48,7 @@ impl Marks {
     pub(crate) fn new() -> Self {
         Self {
             pending: RBTree::new(),
+            npending: 0,
             armed: RBTree::new(),
             queued: 0,
             acked: 0,
@@ -58,13 +61,16 @@ impl Marks {
         let armed = self.armed.get(&nodeid).copied().unwrap_or(0);
         if mask == armed {
             // Back to what the server has: nothing to send.
-            self.pending.remove(&nodeid);
-            return Ok(!self.pending.is_empty_tree());
+            if self.pending.remove(&nodeid).is_some() {
+                self.npending -= 1;
+            }
+            return Ok(self.npending > 0);
         }
         if let Some(m) = self.pending.get_mut(&nodeid) {
             *m = mask;
         } else {
             self.pending.insert(RBTreeNode::new(nodeid, mask, gfp)?);
+            self.npending += 1;
         }
         self.queued += 1;
         Ok(true)
@@ -90,8 +96,9 @@ impl Marks {
                 flags::GFP_ATOMIC,
             )?;
             cursor.remove_current();
+            self.npending -= 1;
         }
-        let completes = self.pending.is_empty_tree().then_some(self.queued);
+        let completes = (self.npending == 0).then_some(self.queued);
         Ok(Batch { entries, completes })
     }
 
@@ -120,6 +127,7 @@ impl Marks {
             if self.pending.get(&e.nodeid).is_none() {
                 if let Ok(node) = RBTreeNode::new(e.nodeid, e.mask, flags::GFP_ATOMIC) {
                     self.pending.insert(node);
+                    self.npending += 1;
                 }
             }
         }
@@ -129,6 +137,7 @@ impl Marks {
     /// went away): waiters see all generations as done.
     pub(crate) fn clear(&mut self) {
         self.pending = RBTree::new();
+        self.npending = 0;
         self.armed = RBTree::new();
         self.acked = self.queued;
     }
@@ -165,18 +174,7 @@ impl Marks {
 
     /// Number of pending entries.
     pub(crate) fn pending_len(&self) -> usize {
-        self.pending.iter().count()
-    }
-}
-
-/// `RBTree` has no `is_empty` in 6.12.
-trait IsEmpty {
-    fn is_empty_tree(&self) -> bool;
-}
-
-impl<K, V> IsEmpty for RBTree<K, V> {
-    fn is_empty_tree(&self) -> bool {
-        self.iter().next().is_none()
+        self.npending
     }
 }
 
