@@ -22,6 +22,7 @@ IN_CREATE = 0x100
 IN_DELETE = 0x200
 IN_DELETE_SELF = 0x400
 IN_MOVE_SELF = 0x800
+IN_Q_OVERFLOW = 0x4000
 IN_IGNORED = 0x8000
 IN_ISDIR = 0x40000000
 IN_ALL_EVENTS = 0xFFF
@@ -75,13 +76,14 @@ class ServerMount:
 
     SERVER = "tools/target/release/fuse-fsnotify-server"
 
-    def __init__(self, backing, mnt, log, level="info"):
+    def __init__(self, backing, mnt, log, level="info", args=()):
         self.backing, self.mnt, self.log, self.level = backing, mnt, log, level
+        self.args = list(args)
 
     def __enter__(self):
         self.logf = open(self.log, "a")
         self.proc = subprocess.Popen(
-            [self.SERVER, self.backing, self.mnt, "--log", self.level],
+            [self.SERVER, self.backing, self.mnt, "--log", self.level] + self.args,
             stderr=self.logf,
         )
         for _ in range(100):
