@@ -42,9 +42,9 @@ with ServerMount(backing, mnt, out_path("server-hooks.log")):
     expect(counter("mask_changes") == c0["mask_changes"] + 4, "last mark gone: mask 0")
     ino.read(0.2)
 
-    # Unlinking a watched FUSE file through the mount reaches inode_remove;
-    # without limbo (not implemented yet) the local DELETE_SELF + IGNORED
-    # still come, exactly once.
+    # Unlinking a watched FUSE file through the mount reaches inode_remove,
+    # which keeps it in limbo until the server reports the object dead:
+    # DELETE_SELF + IGNORED come exactly once.
     wd = ino.add(os.path.join(mnt, "f"), IN_DELETE_SELF)
     os.unlink(os.path.join(mnt, "f"))
     ev = ino.read(0.5)
