@@ -279,15 +279,23 @@ impl Conn {
     /// `g` was acknowledged, or the connection does not serve remote
     /// watches. Returns false on timeout or signal.
     pub(crate) fn wait_armed(&self, g: u64, timeout_ms: u32) -> bool {
+        self.wait_until(timeout_ms, |st| {
+            st.dead || st.probe == Probe::Unsupported || st.marks.armed_up_to(g)
+        })
+    }
+
+    /// Waits (bounded, interruptible) on `changed` until `done` holds for
+    /// the state; returns whether it does.
+    fn wait_until(&self, timeout_ms: u32, done: impl Fn(&State) -> bool) -> bool {
         let mut left = kernel::time::msecs_to_jiffies(timeout_ms);
         let mut st = self.state.lock();
         loop {
-            if st.dead || st.probe == Probe::Unsupported || st.marks.armed_up_to(g) {
+            if done(&st) {
                 return true;
             }
             match self.changed.wait_interruptible_timeout(&mut st, left) {
                 kernel::sync::CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-                _ => return false,
+                _ => return done(&st),
             }
         }
     }
@@ -631,17 +639,7 @@ impl Conn {
     /// Waits (bounded) until no request of ours is in flight; returns false
     /// if one still is.
     fn wait_idle(&self, timeout_ms: u32) -> bool {
-        let mut left = kernel::time::msecs_to_jiffies(timeout_ms);
-        let mut st = self.state.lock();
-        loop {
-            if !st.in_flight && !st.polling {
-                return true;
-            }
-            match self.changed.wait_interruptible_timeout(&mut st, left) {
-                kernel::sync::CondVarTimeoutResult::Woken { jiffies } => left = jiffies,
-                _ => return !st.in_flight && !st.polling,
-            }
-        }
+        self.wait_until(timeout_ms, |st| !st.in_flight && !st.polling)
     }
 }
 
