@@ -120,3 +120,31 @@ def tmpfs_work():
     os.mkdir(backing)
     os.mkdir(mnt)
     return work, backing, mnt
+
+
+def normalise(events, wds):
+    """Events with watch descriptors replaced by the watch's name and cookie
+    values by their order of appearance (pairing is kept, values are not)."""
+    cookies = {}
+    out = []
+    for wd, mask, cookie, name in events:
+        if cookie:
+            cookie = cookies.setdefault(cookie, f"c{len(cookies)}")
+        out.append((wds.get(wd, wd), mask, cookie or "", name))
+    return out
+
+
+def per_watch(events):
+    """Normalised events split by watch, each in its order of arrival."""
+    out = {}
+    for e in events:
+        out.setdefault(e[0], []).append(e)
+    return out
+
+
+def first_difference(want, got):
+    """Index of the first difference of two lists, or None when equal."""
+    for i, (a, b) in enumerate(zip(want, got)):
+        if a != b:
+            return i
+    return None if len(want) == len(got) else min(len(want), len(got))
