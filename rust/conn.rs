@@ -19,19 +19,18 @@ use crate::bindings as b;
 use crate::fuse::InodeRef;
 use crate::fuse::Request;
 use crate::marks::{Batch, Marks};
-use crate::stats::STATS;
+use crate::ratelimit::warn_ratelimited;
+use crate::stats::{count, ConnStats, STATS};
 use crate::wire::{self, MarkIn, MarkOut, MarkResult};
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::alloc::{flags, KVec};
 use kernel::new_condvar;
+use kernel::new_mutex;
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNodeReservation};
-use kernel::sync::{Arc, CondVar, SpinLock};
+use kernel::sync::{Arc, CondVar, Mutex, SpinLock};
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
-
-/// Most inodes in limbo per connection; past it the oldest dies locally.
-pub(crate) const LIMBO_MAX: usize = 1024;
 
 /// How long module unload waits for a server to answer our requests.
 const DRAIN_TIMEOUT_MS: u32 = 10_000;
@@ -106,6 +105,13 @@ pub(crate) struct Conn {
     changed: CondVar,
     #[pin]
     work: Work<Conn>,
+    /// This connection's debugfs directory, created by the work item and
+    /// removed by `shutdown` (both may sleep). Declared before `stats` so
+    /// that even a drop without `shutdown` removes the files first.
+    #[pin]
+    debugfs: Mutex<Option<crate::debugfs::Dir>>,
+    /// This connection's counters.
+    stats: ConnStats,
 }
 
 impl_has_work! {
@@ -144,6 +150,8 @@ impl Conn {
                 }),
                 changed <- new_condvar!(),
                 work <- new_work!("fuse_fsnotify::Conn::work"),
+                debugfs <- new_mutex!(None),
+                stats: ConnStats::new(),
             }),
             flags::GFP_ATOMIC,
         )
@@ -203,9 +211,10 @@ impl Conn {
         st.limbo.insert(a);
         st.limbo_order.insert(o);
         st.nlimbo += 1;
-        STATS.limbo_entered.fetch_add(1, Relaxed);
+        count!(self.stats, limbo_entered);
         let mut kick = false;
-        while st.nlimbo > LIMBO_MAX {
+        let max = crate::params::LIMBO_MAX.get() as usize;
+        while st.nlimbo > max {
             let Some(cursor) = st.limbo_order.cursor_front() else {
                 break;
             };
@@ -214,10 +223,11 @@ impl Conn {
             if let Some(node) = st.limbo.remove_node(&oldest) {
                 st.nlimbo -= 1;
                 st.release.insert(node);
-                STATS.limbo_evicted.fetch_add(1, Relaxed);
+                count!(self.stats, limbo_evicted);
                 kick = true;
             }
         }
+        self.stats.limbo.store(st.nlimbo as u64, Relaxed);
         drop(st);
         if kick {
             self.kick();
@@ -234,9 +244,10 @@ impl Conn {
             st.limbo_order.remove(n);
             st.nlimbo -= 1;
         }
+        self.stats.limbo.store(st.nlimbo as u64, Relaxed);
         drop(st);
         if held.is_some() {
-            STATS.limbo_released.fetch_add(1, Relaxed);
+            count!(self.stats, limbo_released);
         }
     }
 
@@ -263,10 +274,11 @@ impl Conn {
             } else {
                 None
             };
+            self.stats.limbo.store(st.nlimbo as u64, Relaxed);
             drop(st);
             let Some(inode) = next else { break };
             inode.delete_self(inode.isdir_mask());
-            STATS.limbo_released.fetch_add(1, Relaxed);
+            count!(self.stats, limbo_released);
         }
     }
 
@@ -312,6 +324,7 @@ impl Conn {
     /// then MARK batches (one in flight at a time), and keep one POLL
     /// outstanding.
     fn send_due(self: Arc<Self>) {
+        self.create_debugfs();
         self.release_limbo(false);
         let backlog = self.state.lock().backlog.take();
         if let Some((buf, len)) = backlog {
@@ -319,6 +332,31 @@ impl Conn {
         }
         self.send_mark();
         self.send_poll();
+    }
+
+    /// Creates the connection's debugfs directory, named after the FUSE
+    /// connection number (`/sys/fs/fuse/connections/<dev>`), once.
+    fn create_debugfs(&self) {
+        let mut dir = self.debugfs.lock();
+        // Checked under the mutex that `shutdown` takes after setting
+        // `dead`: no directory is created after `shutdown` removed it.
+        if dir.is_some() || self.state.lock().dead {
+            return;
+        }
+        let Some(parent) = crate::registry::Registry::get().map(|r| r.debugfs()) else {
+            return;
+        };
+        // SAFETY: `fc` is pinned by our reference (see `new`); `dev` is set
+        // at mount and never changes.
+        let dev = unsafe { (*(self.fc as *const b::fuse_conn)).dev };
+        let Ok(name) = kernel::str::CString::try_from_fmt(kernel::fmt!("{}", dev)) else {
+            return;
+        };
+        let entries = self.stats.entries();
+        // SAFETY: the counters are `self.stats`, which outlive the
+        // directory: `shutdown` removes it, and if it did not, the
+        // `debugfs` field is dropped before `stats`.
+        *dir = Some(unsafe { crate::debugfs::Dir::new_in(&name, Some(parent), &entries) });
     }
 
     fn send_mark(self: &Arc<Self>) {
@@ -336,7 +374,7 @@ impl Conn {
                 st.probe = Probe::Probing;
                 Kind::Probe
             }
-            Probe::Supported { max_entries } if st.marks.pending_len() > 0 => {
+            Probe::Supported { max_entries } if st.marks.has_work() => {
                 match st
                     .marks
                     .take_batch(max_entries.min(MAX_BATCH) as usize, room)
@@ -392,7 +430,7 @@ impl Conn {
                 return;
             }
         };
-        STATS.requests.fetch_add(1, Relaxed);
+        count!(self.stats, requests);
         if let Err((req, err)) = req.send(self.fm as *mut b::fuse_mount) {
             let kind = req.into_kind();
             self.failed(kind, err);
@@ -415,7 +453,7 @@ impl Conn {
         }
         match kind {
             Kind::Poll => {
-                STATS.request_errors.fetch_add(1, Relaxed);
+                count!(self.stats, request_errors);
                 if gone {
                     st.dead = true;
                 } else {
@@ -437,7 +475,7 @@ impl Conn {
                 STATS.unsupported.fetch_add(1, Relaxed);
             }
             Kind::Mark(batch) => {
-                STATS.request_errors.fetch_add(1, Relaxed);
+                count!(self.stats, request_errors);
                 if gone {
                     st.dead = true;
                 } else {
@@ -448,11 +486,13 @@ impl Conn {
                         error: err,
                     }; MAX_BATCH as usize];
                     st.marks.acked(&batch, &refused);
+                    self.stats.armed.store(st.marks.armed_len() as u64, Relaxed);
                 }
             }
         }
         if st.dead {
             st.marks.clear();
+            self.stats.armed.store(0, Relaxed);
         }
         drop(st);
         self.changed.notify_all();
@@ -492,8 +532,8 @@ impl Conn {
         let hdr = match parsed {
             Ok(h) => h,
             Err(e) => {
-                STATS.rejected.fetch_add(1, Relaxed);
-                pr_warn!("malformed MARK reply ({})\n", e.as_str());
+                count!(self.stats, rejected);
+                warn_ratelimited!("malformed MARK reply ({})\n", e.as_str());
                 return self.failed(kind, -(b::EPROTO as i32));
             }
         };
@@ -508,10 +548,11 @@ impl Conn {
             }
             Kind::Mark(batch) => {
                 let n = batch.entries.len();
-                STATS.marks_sent.fetch_add(n as u64, Relaxed);
+                count!(self.stats, marks_sent, n);
                 let refused = results.iter().take(n).filter(|r| r.error != 0).count();
-                STATS.marks_refused.fetch_add(refused as u64, Relaxed);
+                count!(self.stats, marks_refused, refused);
                 st.marks.acked(&batch, results.get(..n).unwrap_or(&[]));
+                self.stats.armed.store(st.marks.armed_len() as u64, Relaxed);
             }
             Kind::Poll => {}
         }
@@ -525,8 +566,8 @@ impl Conn {
         let batch = match wire::Batch::parse(bytes) {
             Ok(b) => b,
             Err(e) => {
-                STATS.rejected.fetch_add(1, Relaxed);
-                pr_warn!("malformed event batch ({})\n", e.as_str());
+                count!(self.stats, rejected);
+                warn_ratelimited!("malformed event batch ({})\n", e.as_str());
                 return self.overflow();
             }
         };
@@ -537,21 +578,21 @@ impl Conn {
             if st.last_seq != 0 && seq != st.last_seq + 1 {
                 if seq <= st.last_seq {
                     drop(st);
-                    STATS.rejected.fetch_add(1, Relaxed);
-                    pr_warn!("event batch sequence went backwards ({})\n", seq);
+                    count!(self.stats, rejected);
+                    warn_ratelimited!("event batch sequence went backwards ({})\n", seq);
                     return self.overflow();
                 }
                 lost = true;
             }
             st.last_seq = seq;
         }
-        STATS.batches.fetch_add(1, Relaxed);
+        count!(self.stats, batches);
         // SAFETY: `fc` is pinned by our reference (see `new`).
         let killsb = unsafe { crate::fuse::KillsbRead::new(self.fc as *mut b::fuse_conn) };
         for rec in batch {
             match rec {
                 Ok(r) => {
-                    crate::inject::deliver(&killsb, &r);
+                    crate::inject::deliver(&killsb, &r, &self.stats);
                     if let wire::Record::Event {
                         mask: m, nodeid, ..
                     } = r
@@ -562,8 +603,8 @@ impl Conn {
                     }
                 }
                 Err(e) => {
-                    STATS.rejected.fetch_add(1, Relaxed);
-                    pr_warn!("malformed event record ({})\n", e.as_str());
+                    count!(self.stats, rejected);
+                    warn_ratelimited!("malformed event record ({})\n", e.as_str());
                     lost = true;
                     break;
                 }
@@ -576,9 +617,15 @@ impl Conn {
     }
 
     /// Events were lost: every group watching an inode of this connection
-    /// gets one overflow event.
+    /// gets one overflow event, then every mark is sent again with
+    /// `MARK_RESYNC`, so that the server re-checks what it watches and
+    /// reports the objects that died meanwhile (which drains limbo even
+    /// though their `DELETE_SELF` was lost).
     fn overflow(self: &Arc<Self>) {
-        STATS.overflows.fetch_add(1, Relaxed);
+        count!(self.stats, overflows);
+        self.state.lock().marks.start_resync();
+        count!(self.stats, resyncs);
+        self.kick();
         let mut ids = KVec::new();
         {
             let n = self.state.lock().marks.armed_len();
@@ -605,9 +652,12 @@ impl Conn {
             st.dead = true;
             st.marks.clear();
         }
+        self.stats.armed.store(0, Relaxed);
         self.changed.notify_all();
         self.flush();
         self.release_limbo(true);
+        // Removal waits for readers of the files.
+        drop(self.debugfs.lock().take());
     }
 
     /// At module unload: waits until no request of ours is in flight, since
@@ -696,7 +746,7 @@ fn mark_body(batch: &Batch) -> Result<KVec<u8>> {
     MarkIn {
         version: wire::VERSION,
         count: n as u32,
-        flags: 0,
+        flags: if batch.resync { wire::MARK_RESYNC } else { 0 },
         reserved: 0,
     }
     .write(&mut v)

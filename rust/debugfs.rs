@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! A debugfs directory of read-only `u64` counters.
+//! debugfs directories of read-only `u64` counters.
 //!
 //! 6.12's `kernel` crate has no debugfs abstraction; this is the smallest
 //! safe wrapper the module needs. The directory and its files are removed
@@ -26,14 +26,31 @@ impl Dir {
     ///
     /// debugfs failures are not errors (debugfs may be disabled); the
     /// counters are then simply not visible.
-    pub(crate) fn new(name: &CStr, counters: &[(&'static CStr, &'static AtomicU64)]) -> Self {
-        // SAFETY: `name` is a valid C string; a NULL parent means the
-        // debugfs root.
-        let dentry = unsafe { b::debugfs_create_dir(name.as_char_ptr(), core::ptr::null_mut()) };
+    pub(crate) fn new(name: &CStr, counters: &[(&CStr, &'static AtomicU64)]) -> Self {
+        // SAFETY: the counters are statics: they outlive any directory.
+        unsafe { Self::new_in(name, None, counters) }
+    }
+
+    /// Creates `<parent>/<name>` (the debugfs root without a parent)
+    /// holding one file per counter.
+    ///
+    /// # Safety
+    ///
+    /// Every counter must outlive the returned [`Dir`] (its files are
+    /// removed when it is dropped, and removal waits for readers).
+    pub(crate) unsafe fn new_in(
+        name: &CStr,
+        parent: Option<&Dir>,
+        counters: &[(&CStr, &AtomicU64)],
+    ) -> Self {
+        let parent = parent.map_or(core::ptr::null_mut(), |p| p.dentry);
+        // SAFETY: `name` is a valid C string; `parent` is NULL (the root) or
+        // a directory of ours that `&Dir` keeps alive.
+        let dentry = unsafe { b::debugfs_create_dir(name.as_char_ptr(), parent) };
         for (file, counter) in counters {
             // SAFETY: `dentry` is what debugfs_create_dir returned (an error
-            // pointer is accepted and ignored by debugfs); the counter is a
-            // static, so it outlives the file, which `Drop` removes. debugfs
+            // pointer is accepted and ignored by debugfs); the counter
+            // outlives the file (caller), which `Drop` removes. debugfs
             // only reads it, as a plain `u64`, which an `AtomicU64` has the
             // layout of.
             unsafe { b::debugfs_create_u64(file.as_char_ptr(), 0o444, dentry, counter.as_ptr()) };
@@ -45,7 +62,8 @@ impl Dir {
 impl Drop for Dir {
     fn drop(&mut self) {
         // SAFETY: `dentry` came from debugfs_create_dir (error pointers are
-        // ignored by debugfs_remove); nothing uses it afterwards.
+        // ignored by debugfs_remove, which removes the files and any
+        // subdirectory too); nothing uses it afterwards.
         unsafe { b::debugfs_remove(self.dentry) };
     }
 }

@@ -15,6 +15,8 @@ mod kunit;
 mod layout;
 mod marks;
 mod mask;
+mod params;
+mod ratelimit;
 mod registry;
 mod stats;
 // The protocol definition, shared verbatim with userspace (tools/fsn-wire):
@@ -37,12 +39,10 @@ module! {
 struct FuseFsnotify {
     hooks: Option<hooks::Registration>,
     registry: Pin<KBox<registry::Registry>>,
-    _debugfs: debugfs::Dir,
 }
 
 impl kernel::Module for FuseFsnotify {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let debugfs = debugfs::Dir::new(kernel::c_str!("fuse_fsnotify"), &stats::STATS.entries());
         // The registry must exist before any hook can run.
         let registry = registry::Registry::new()?;
         let hooks = match hooks::Registration::new() {
@@ -56,7 +56,6 @@ impl kernel::Module for FuseFsnotify {
         Ok(FuseFsnotify {
             hooks: Some(hooks),
             registry,
-            _debugfs: debugfs,
         })
     }
 }

@@ -15,15 +15,12 @@
 //! may sleep.
 
 use crate::bindings as b;
+use crate::params::{ARM_TIMEOUT_MAX_MS, ARM_TIMEOUT_MS};
 use crate::registry::Registry;
 use crate::stats::STATS;
 use core::sync::atomic::Ordering::Relaxed;
 use kernel::error::to_result;
 use kernel::prelude::*;
-
-/// How long `inotify_add_watch()`/`fanotify_mark()` wait for the server to
-/// arm a remote watch before they return anyway (and count it).
-const ARM_TIMEOUT_MS: u32 = 5000;
 
 /// Whether `inode` belongs to a FUSE (or virtiofs) superblock.
 ///
@@ -98,9 +95,10 @@ unsafe extern "C" fn mark_added(inode: *mut b::inode) {
     // Wait until the server acknowledged every change queued so far,
     // including this mark's, so that a remote change made after the
     // syscall returns is reported.
-    if !conn.wait_armed(conn.queued(), ARM_TIMEOUT_MS) {
+    let timeout = ARM_TIMEOUT_MS.get().min(ARM_TIMEOUT_MAX_MS);
+    if !conn.wait_armed(conn.queued(), timeout) {
         STATS.arm_timeouts.fetch_add(1, Relaxed);
-        pr_warn!("remote watch not armed within {} ms\n", ARM_TIMEOUT_MS);
+        crate::ratelimit::warn_ratelimited!("remote watch not armed within {} ms\n", timeout);
     }
 }
 

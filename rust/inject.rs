@@ -12,22 +12,21 @@
 
 use crate::bindings as b;
 use crate::fuse::{notify_dirent, notify_uncached_child, rename_cookie, KillsbRead, Name};
-use crate::stats::STATS;
+use crate::stats::{count, ConnStats};
 use crate::wire::{mask, Record};
-use core::sync::atomic::Ordering::Relaxed;
 
 /// Event types after which cached attributes and data are stale.
 const CHANGES_DATA: u32 = mask::MODIFY | mask::ATTRIB | mask::CLOSE_WRITE;
 
 /// Delivers `rec` (already validated by the wire decoder).
-pub(crate) fn deliver(k: &KillsbRead, rec: &Record<'_>) {
+pub(crate) fn deliver(k: &KillsbRead, rec: &Record<'_>, stats: &ConnStats) {
     match *rec {
         Record::Event {
             mask: m,
             nodeid,
             parent,
             name,
-        } => event(k, m, nodeid, parent, name),
+        } => event(k, stats, m, nodeid, parent, name),
         Record::Rename {
             mask: m,
             nodeid,
@@ -35,12 +34,19 @@ pub(crate) fn deliver(k: &KillsbRead, rec: &Record<'_>) {
             old_name,
             new_parent,
             new_name,
-        } => rename(k, m, nodeid, (old_parent, old_name), (new_parent, new_name)),
+        } => rename(
+            k,
+            stats,
+            m,
+            nodeid,
+            (old_parent, old_name),
+            (new_parent, new_name),
+        ),
         Record::Unknown { .. } => {}
     }
 }
 
-fn event(k: &KillsbRead, m: u32, nodeid: u64, parent: u64, name: &[u8]) {
+fn event(k: &KillsbRead, stats: &ConnStats, m: u32, nodeid: u64, parent: u64, name: &[u8]) {
     let kind = m & !mask::ISDIR;
     if kind & CHANGES_DATA != 0 && nodeid != 0 {
         k.inval_inode(nodeid);
@@ -49,7 +55,7 @@ fn event(k: &KillsbRead, m: u32, nodeid: u64, parent: u64, name: &[u8]) {
     if name.is_empty() {
         // An event on the object itself.
         let Some(obj) = object else {
-            STATS.dropped.fetch_add(1, Relaxed);
+            count!(stats, dropped);
             return;
         };
         if kind == mask::DELETE_SELF {
@@ -57,11 +63,11 @@ fn event(k: &KillsbRead, m: u32, nodeid: u64, parent: u64, name: &[u8]) {
         } else {
             obj.notify(m, None, 0);
         }
-        STATS.injected.fetch_add(1, Relaxed);
+        count!(stats, injected);
         return;
     }
     let (Some(dir), Some(name)) = (k.ilookup(parent), Name::new(name)) else {
-        STATS.dropped.fetch_add(1, Relaxed);
+        count!(stats, dropped);
         return;
     };
     if kind & (mask::CREATE | mask::DELETE) != 0 {
@@ -75,10 +81,17 @@ fn event(k: &KillsbRead, m: u32, nodeid: u64, parent: u64, name: &[u8]) {
             None => notify_uncached_child(m, &dir, &name),
         }
     }
-    STATS.injected.fetch_add(1, Relaxed);
+    count!(stats, injected);
 }
 
-fn rename(k: &KillsbRead, m: u32, nodeid: u64, old: (u64, &[u8]), new: (u64, &[u8])) {
+fn rename(
+    k: &KillsbRead,
+    stats: &ConnStats,
+    m: u32,
+    nodeid: u64,
+    old: (u64, &[u8]),
+    new: (u64, &[u8]),
+) {
     let isdir = m & mask::ISDIR;
     let object = if nodeid != 0 { k.ilookup(nodeid) } else { None };
     let cookie = rename_cookie();
@@ -87,15 +100,15 @@ fn rename(k: &KillsbRead, m: u32, nodeid: u64, old: (u64, &[u8]), new: (u64, &[u
             continue;
         }
         let (Some(dir), Some(name)) = (k.ilookup(parent), Name::new(name)) else {
-            STATS.dropped.fetch_add(1, Relaxed);
+            count!(stats, dropped);
             continue;
         };
         k.inval_entry(parent, &name);
         notify_dirent(ev | isdir, &dir, &name, object.as_ref(), cookie);
-        STATS.injected.fetch_add(1, Relaxed);
+        count!(stats, injected);
     }
     if let Some(obj) = object {
         obj.notify(b::FS_MOVE_SELF | isdir, None, 0);
-        STATS.injected.fetch_add(1, Relaxed);
+        count!(stats, injected);
     }
 }

@@ -11,6 +11,12 @@
 //! are one remote watch. Generations let `mark_added` wait until everything
 //! queued before it was acknowledged ([`Marks::armed_up_to`]).
 //!
+//! After lost events, [`Marks::start_resync`] sends every armed mask again:
+//! a cursor walks `armed` in nodeid order behind the pending entries (no
+//! copy, so nothing is allocated per mark), and the batch that finishes the
+//! walk carries `MARK_RESYNC`, which makes the server re-check the objects
+//! it watches and report the dead ones.
+//!
 //! Pure bookkeeping, no FFI: tested by KUnit below. It is always used under
 //! the connection's spinlock, so it only allocates with `GFP_ATOMIC` (an
 //! allocation failure of `armed` is harmless: the mask is sent again).
@@ -33,6 +39,8 @@ pub(crate) struct Marks {
     queued: u64,
     /// Every change up to this generation was acknowledged.
     acked: u64,
+    /// A resync in progress: the next armed nodeid to send again.
+    resync: Option<u64>,
 }
 
 /// A batch taken for sending.
@@ -41,6 +49,8 @@ pub(crate) struct Batch {
     pub(crate) entries: KVec<MarkEntry>,
     /// The generation this batch completes, if it emptied the pending set.
     pub(crate) completes: Option<u64>,
+    /// This batch ends a resync: it carries `MARK_RESYNC`.
+    pub(crate) resync: bool,
 }
 
 impl Marks {
@@ -52,6 +62,7 @@ impl Marks {
             armed: RBTree::new(),
             queued: 0,
             acked: 0,
+            resync: None,
         }
     }
 
@@ -64,7 +75,7 @@ impl Marks {
             if self.pending.remove(&nodeid).is_some() {
                 self.npending -= 1;
             }
-            return Ok(self.npending > 0);
+            return Ok(self.has_work());
         }
         if let Some(m) = self.pending.get_mut(&nodeid) {
             *m = mask;
@@ -76,30 +87,60 @@ impl Marks {
         Ok(true)
     }
 
-    /// Takes up to `max` pending entries out for one request, into
-    /// `entries`, which must have room for them (so that this, called under
-    /// a spinlock, does not allocate).
+    /// Takes up to `max` entries out for one request, into `entries`,
+    /// which must have room for them (so that this, called under a
+    /// spinlock, does not allocate): pending entries first, then the armed
+    /// masks a resync still has to send again.
     pub(crate) fn take_batch(&mut self, max: usize, mut entries: KVec<MarkEntry>) -> Result<Batch> {
-        let n = max.min(self.pending_len()).min(entries.capacity());
+        let n = max.min(entries.capacity());
         while entries.len() < n {
             let Some(cursor) = self.pending.cursor_front() else {
                 break;
             };
             let (nodeid, mask) = (*cursor.current().0, *cursor.current().1);
             // Does not allocate: there is room for `n` entries.
-            entries.push(
-                MarkEntry {
-                    nodeid,
-                    mask,
-                    reserved: 0,
-                },
-                flags::GFP_ATOMIC,
-            )?;
+            entries.push(entry(nodeid, mask), flags::GFP_ATOMIC)?;
             cursor.remove_current();
             self.npending -= 1;
         }
         let completes = (self.npending == 0).then_some(self.queued);
-        Ok(Batch { entries, completes })
+        let mut resync = false;
+        if let Some(from) = self.resync {
+            let mut next = None;
+            let mut cursor = self.armed.cursor_lower_bound(&from);
+            while let Some(c) = cursor {
+                let (nodeid, mask) = (*c.current().0, *c.current().1);
+                if entries.len() == n {
+                    next = Some(nodeid);
+                    break;
+                }
+                // A pending or just taken entry carries a newer mask.
+                let newer = self.pending.get(&nodeid).is_some()
+                    || entries.iter().any(|e| e.nodeid == nodeid);
+                if !newer {
+                    entries.push(entry(nodeid, mask), flags::GFP_ATOMIC)?;
+                }
+                cursor = c.move_next();
+            }
+            self.resync = next;
+            resync = next.is_none();
+        }
+        Ok(Batch {
+            entries,
+            completes,
+            resync,
+        })
+    }
+
+    /// Events were lost: send every armed mask again, the last request
+    /// with `MARK_RESYNC`. A resync already under way starts over.
+    pub(crate) fn start_resync(&mut self) {
+        self.resync = Some(0);
+    }
+
+    /// Whether a request is due: pending entries or a resync under way.
+    pub(crate) fn has_work(&self) -> bool {
+        self.npending > 0 || self.resync.is_some()
     }
 
     /// Records the server's answer to a batch. An entry the server refused
@@ -121,8 +162,11 @@ impl Marks {
     }
 
     /// Puts a batch that could not be sent back, unless newer updates of
-    /// the same nodeids are pending.
+    /// the same nodeids are pending. A resync it ended starts over.
     pub(crate) fn requeue(&mut self, batch: Batch) {
+        if batch.resync {
+            self.start_resync();
+        }
         for e in batch.entries.iter() {
             if self.pending.get(&e.nodeid).is_none() {
                 if let Ok(node) = RBTreeNode::new(e.nodeid, e.mask, flags::GFP_ATOMIC) {
@@ -140,6 +184,7 @@ impl Marks {
         self.npending = 0;
         self.armed = RBTree::new();
         self.acked = self.queued;
+        self.resync = None;
     }
 
     /// The generation of the last queued change.
@@ -175,6 +220,14 @@ impl Marks {
     /// Number of pending entries.
     pub(crate) fn pending_len(&self) -> usize {
         self.npending
+    }
+}
+
+fn entry(nodeid: u64, mask: u32) -> MarkEntry {
+    MarkEntry {
+        nodeid,
+        mask,
+        reserved: 0,
     }
 }
 
@@ -287,6 +340,53 @@ mod kunit_tests {
         kunit_expect_eq!(test, m.pending_len(), 0);
     }
 
+    fn resync_resends_every_armed_mask(test: &mut Test) {
+        let mut m = Marks::new();
+        for n in 0..100u64 {
+            let _ = m.update(n, 1, GFP_KERNEL);
+        }
+        while let Ok(b) = m.take_batch(64, room()) {
+            if b.entries.is_empty() {
+                break;
+            }
+            let n = b.entries.len();
+            m.acked(&b, [ok(1); 64].get(..n).unwrap_or(&[]));
+        }
+        kunit_expect!(test, !m.has_work());
+        m.start_resync();
+        // A newer mask of nodeid 70, pending, wins over the armed one.
+        let _ = m.update(70, 3, GFP_KERNEL);
+        kunit_expect!(test, m.has_work());
+        let (Ok(b1), Ok(b2)) = (m.take_batch(64, room()), m.take_batch(64, room())) else {
+            kunit_expect!(test, false, "take_batch failed");
+            return;
+        };
+        kunit_expect_eq!(test, b1.entries.len(), 64);
+        kunit_expect!(test, !b1.resync);
+        kunit_expect_eq!(
+            test,
+            b1.entries.first().map(|e| (e.nodeid, e.mask)),
+            Some((70, 3))
+        );
+        kunit_expect_eq!(test, b2.entries.len(), 36);
+        kunit_expect!(test, b2.resync);
+        let mut seen = [0u32; 100];
+        for e in b1.entries.iter().chain(b2.entries.iter()) {
+            if let Some(s) = seen.get_mut(e.nodeid as usize) {
+                *s += 1;
+            }
+        }
+        kunit_expect!(test, seen.iter().all(|&s| s == 1), "each nodeid once");
+        kunit_expect!(test, !m.has_work());
+        // A resync batch that could not be sent starts the resync over.
+        m.start_resync();
+        if let Ok(b) = m.take_batch(128, room()) {
+            kunit_expect!(test, b.resync);
+            m.requeue(b);
+        }
+        kunit_expect!(test, m.has_work());
+    }
+
     kunit_suite!(
         fuse_fsnotify_marks,
         [
@@ -296,6 +396,7 @@ mod kunit_tests {
             refused_entries_are_not_armed,
             requeue_keeps_newer_updates,
             clear_releases_waiters,
+            resync_resends_every_armed_mask,
         ]
     );
 }

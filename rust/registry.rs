@@ -8,8 +8,11 @@
 
 use crate::bindings as b;
 use crate::conn::Conn;
+use crate::debugfs::Dir;
+use crate::stats::STATS;
 use core::sync::atomic::{AtomicPtr, Ordering};
 use kernel::alloc::{flags, KBox};
+use kernel::c_str;
 use kernel::new_spinlock;
 use kernel::prelude::*;
 use kernel::rbtree::{RBTree, RBTreeNode};
@@ -20,6 +23,11 @@ use kernel::sync::{Arc, SpinLock};
 pub(crate) struct Registry {
     #[pin]
     conns: SpinLock<Inner>,
+    /// `fuse_fsnotify/connections/`: each connection's counters. Declared
+    /// first, so that it is removed before its parent.
+    conns_debugfs: Dir,
+    /// `fuse_fsnotify/`: the module-wide counters.
+    _debugfs: Dir,
 }
 
 struct Inner {
@@ -34,14 +42,24 @@ static CURRENT: AtomicPtr<Registry> = AtomicPtr::new(core::ptr::null_mut());
 impl Registry {
     /// An empty registry, published for the hooks.
     pub(crate) fn new() -> Result<Pin<KBox<Self>>> {
+        let root = Dir::new(c_str!("fuse_fsnotify"), &STATS.entries());
+        // SAFETY: no counters.
+        let conns_debugfs = unsafe { Dir::new_in(c_str!("connections"), Some(&root), &[]) };
         let r = KBox::pin_init(
             pin_init!(Registry {
                 conns <- new_spinlock!(Inner { conns: RBTree::new(), closing: false }),
+                conns_debugfs,
+                _debugfs: root,
             }),
             flags::GFP_KERNEL,
         )?;
         CURRENT.store(&*r as *const Self as *mut Self, Ordering::Release);
         Ok(r)
+    }
+
+    /// The debugfs directory of the connections' directories.
+    pub(crate) fn debugfs(&self) -> &Dir {
+        &self.conns_debugfs
     }
 
     /// The registry, while the module is registered.

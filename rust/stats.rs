@@ -1,101 +1,131 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Counters of what the module did, exported in debugfs
-//! (`/sys/kernel/debug/fuse_fsnotify/`, see `Documentation/design.rst`).
+//! Counters of what the module did, exported in debugfs: module-wide ones
+//! in `/sys/kernel/debug/fuse_fsnotify/`, and each connection's own in
+//! `/sys/kernel/debug/fuse_fsnotify/connections/<dev>/` (`<dev>` as in
+//! `/sys/fs/fuse/connections/`). `Documentation/design.rst` lists them.
 
 use core::sync::atomic::AtomicU64;
+use kernel::str::CStr;
 
-/// Module-wide counters.
-pub(crate) struct Stats {
-    /// Combined mask changes of FUSE inodes (`mask_changes`).
-    pub(crate) mask_changes: AtomicU64,
-    /// Marks added or updated on FUSE inodes by the mark syscalls
-    /// (`marks_added`).
-    pub(crate) marks_added: AtomicU64,
-    /// Marked FUSE inodes that lost their last link (`inode_removals`).
-    pub(crate) inode_removals: AtomicU64,
-    /// Servers that answered the probe (`servers_supported`).
-    pub(crate) supported: AtomicU64,
-    /// Servers that do not speak the protocol (`servers_unsupported`).
-    pub(crate) unsupported: AtomicU64,
-    /// Requests sent (`requests`).
-    pub(crate) requests: AtomicU64,
-    /// Requests that failed (`request_errors`).
-    pub(crate) request_errors: AtomicU64,
-    /// Mark entries acknowledged by servers (`marks_sent`).
-    pub(crate) marks_sent: AtomicU64,
-    /// Mark entries servers refused (`marks_refused`).
-    pub(crate) marks_refused: AtomicU64,
-    /// Malformed replies (`rejected`).
-    pub(crate) rejected: AtomicU64,
-    /// Mark syscalls that returned before the remote watch was armed
-    /// (`arm_timeouts`).
-    pub(crate) arm_timeouts: AtomicU64,
-    /// Allocation failures in atomic context (`alloc_failures`).
-    pub(crate) alloc_failures: AtomicU64,
-    /// Event batches received (`batches`).
-    pub(crate) batches: AtomicU64,
-    /// Events injected (`events_injected`).
-    pub(crate) injected: AtomicU64,
-    /// Events for objects with no cached inode (`events_dropped`).
-    pub(crate) dropped: AtomicU64,
-    /// Overflows reported to local watchers (`overflows`).
-    pub(crate) overflows: AtomicU64,
-    /// Inodes taken into limbo (`limbo_entered`).
-    pub(crate) limbo_entered: AtomicU64,
-    /// Limbo inodes released (`limbo_released`).
-    pub(crate) limbo_released: AtomicU64,
-    /// Limbo inodes evicted because limbo was full (`limbo_evicted`).
-    pub(crate) limbo_evicted: AtomicU64,
+/// Declares a struct of `AtomicU64` counters, its zero value and the table
+/// of (debugfs file name, counter).
+macro_rules! counters {
+    ($(#[$sm:meta])* $v:vis struct $name:ident { $($(#[$m:meta])* $field:ident = $file:literal,)* }) => {
+        $(#[$sm])*
+        $v struct $name {
+            $($(#[$m])* pub(crate) $field: AtomicU64,)*
+        }
+
+        impl $name {
+            /// All counters at zero.
+            pub(crate) const fn new() -> Self {
+                Self { $($field: AtomicU64::new(0),)* }
+            }
+
+            /// Debugfs file name and counter, for each counter.
+            pub(crate) fn entries(&self) -> KVec<(&'static CStr, &AtomicU64)> {
+                let mut v = KVec::new();
+                $(
+                    // A counter that does not fit is simply not shown.
+                    let _ = v.push((kernel::c_str!($file), &self.$field), GFP_KERNEL);
+                )*
+                v
+            }
+        }
+    };
 }
 
-/// The counters.
-pub(crate) static STATS: Stats = Stats {
-    mask_changes: AtomicU64::new(0),
-    marks_added: AtomicU64::new(0),
-    inode_removals: AtomicU64::new(0),
-    supported: AtomicU64::new(0),
-    unsupported: AtomicU64::new(0),
-    requests: AtomicU64::new(0),
-    request_errors: AtomicU64::new(0),
-    marks_sent: AtomicU64::new(0),
-    marks_refused: AtomicU64::new(0),
-    rejected: AtomicU64::new(0),
-    arm_timeouts: AtomicU64::new(0),
-    alloc_failures: AtomicU64::new(0),
-    batches: AtomicU64::new(0),
-    injected: AtomicU64::new(0),
-    dropped: AtomicU64::new(0),
-    overflows: AtomicU64::new(0),
-    limbo_entered: AtomicU64::new(0),
-    limbo_released: AtomicU64::new(0),
-    limbo_evicted: AtomicU64::new(0),
-};
+use kernel::alloc::{flags::GFP_KERNEL, KVec};
 
-impl Stats {
-    /// Name and counter, for debugfs.
-    pub(crate) fn entries(&'static self) -> [(&'static kernel::str::CStr, &'static AtomicU64); 19] {
-        use kernel::c_str;
-        [
-            (c_str!("mask_changes"), &self.mask_changes),
-            (c_str!("marks_added"), &self.marks_added),
-            (c_str!("inode_removals"), &self.inode_removals),
-            (c_str!("servers_supported"), &self.supported),
-            (c_str!("servers_unsupported"), &self.unsupported),
-            (c_str!("requests"), &self.requests),
-            (c_str!("request_errors"), &self.request_errors),
-            (c_str!("marks_sent"), &self.marks_sent),
-            (c_str!("marks_refused"), &self.marks_refused),
-            (c_str!("rejected"), &self.rejected),
-            (c_str!("arm_timeouts"), &self.arm_timeouts),
-            (c_str!("alloc_failures"), &self.alloc_failures),
-            (c_str!("batches"), &self.batches),
-            (c_str!("events_injected"), &self.injected),
-            (c_str!("events_dropped"), &self.dropped),
-            (c_str!("overflows"), &self.overflows),
-            (c_str!("limbo_entered"), &self.limbo_entered),
-            (c_str!("limbo_released"), &self.limbo_released),
-            (c_str!("limbo_evicted"), &self.limbo_evicted),
-        ]
+counters! {
+    /// Module-wide counters: the sums over all connections, and what
+    /// happens before a connection exists.
+    pub(crate) struct Stats {
+        /// Combined mask changes of FUSE inodes.
+        mask_changes = "mask_changes",
+        /// Marks added or updated on FUSE inodes by the mark syscalls.
+        marks_added = "marks_added",
+        /// Marked FUSE inodes that lost their last link.
+        inode_removals = "inode_removals",
+        /// Servers that answered the probe.
+        supported = "servers_supported",
+        /// Servers that do not speak the protocol.
+        unsupported = "servers_unsupported",
+        /// Mark syscalls that returned before the remote watch was armed.
+        arm_timeouts = "arm_timeouts",
+        /// Allocation failures.
+        alloc_failures = "alloc_failures",
+        /// Requests sent.
+        requests = "requests",
+        /// Requests that failed.
+        request_errors = "request_errors",
+        /// Mark entries acknowledged by servers.
+        marks_sent = "marks_sent",
+        /// Mark entries servers refused.
+        marks_refused = "marks_refused",
+        /// Malformed replies, batches and records.
+        rejected = "rejected",
+        /// Event batches received.
+        batches = "batches",
+        /// Events injected.
+        injected = "events_injected",
+        /// Events for objects with no cached inode or a bad name.
+        dropped = "events_dropped",
+        /// Overflows reported to local watchers.
+        overflows = "overflows",
+        /// Resyncs started after lost events.
+        resyncs = "resyncs",
+        /// Inodes taken into limbo.
+        limbo_entered = "limbo_entered",
+        /// Limbo inodes released.
+        limbo_released = "limbo_released",
+        /// Limbo inodes evicted because limbo was full.
+        limbo_evicted = "limbo_evicted",
     }
 }
+
+counters! {
+    /// One connection's counters (same meaning as the module-wide ones of
+    /// the same name), and two gauges.
+    pub(crate) struct ConnStats {
+        requests = "requests",
+        request_errors = "request_errors",
+        marks_sent = "marks_sent",
+        marks_refused = "marks_refused",
+        rejected = "rejected",
+        batches = "batches",
+        injected = "events_injected",
+        dropped = "events_dropped",
+        overflows = "overflows",
+        resyncs = "resyncs",
+        limbo_entered = "limbo_entered",
+        limbo_released = "limbo_released",
+        limbo_evicted = "limbo_evicted",
+        /// Gauge: inodes in limbo now.
+        limbo = "limbo",
+        /// Gauge: remote watches the server acknowledged.
+        armed = "armed",
+    }
+}
+
+/// The module-wide counters.
+pub(crate) static STATS: Stats = Stats::new();
+
+/// Adds to a counter of a connection and to the module-wide one of the
+/// same name: `count!(conn_stats, field)` or `count!(conn_stats, field, n)`.
+macro_rules! count {
+    ($conn:expr, $field:ident) => {
+        $crate::stats::count!($conn, $field, 1)
+    };
+    ($conn:expr, $field:ident, $n:expr) => {{
+        let n = $n as u64;
+        $crate::stats::STATS
+            .$field
+            .fetch_add(n, core::sync::atomic::Ordering::Relaxed);
+        $conn
+            .$field
+            .fetch_add(n, core::sync::atomic::Ordering::Relaxed);
+    }};
+}
+pub(crate) use count;

@@ -102,9 +102,10 @@ pub const NAME_MAX: usize = 255;
 /// Largest batch a server may send, whatever the client offers.
 pub const MAX_BATCH_SIZE: usize = 1 << 20;
 
-/// `MarkIn::flags`: this request carries the complete set of marks of the
-/// connection (after an overflow); the server drops marks not listed and
-/// re-checks every listed object, reporting `DELETE_SELF` for dead ones.
+/// `MarkIn::flags`: this request ends a resync (after lost events, the
+/// client sent all its marks again); after applying its entries the server
+/// re-checks every object it watches and reports `DELETE_SELF` for the dead
+/// ones.
 pub const MARK_RESYNC: u32 = 1;
 
 /// `BatchHeader::flags`: events were lost before this batch.

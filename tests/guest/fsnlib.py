@@ -66,8 +66,13 @@ class Inotify:
         os.close(self.fd)
 
 
-def counter(name):
-    with open(f"/sys/kernel/debug/fuse_fsnotify/{name}") as f:
+def counter(name, mnt=None):
+    """A module-wide debugfs counter, or with `mnt` the one of the mount's
+    connection (named like /sys/fs/fuse/connections/<dev>)."""
+    d = "/sys/kernel/debug/fuse_fsnotify"
+    if mnt is not None:
+        d += f"/connections/{os.minor(os.stat(mnt).st_dev)}"
+    with open(f"{d}/{name}") as f:
         return int(f.read())
 
 

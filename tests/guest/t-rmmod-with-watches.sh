@@ -17,7 +17,12 @@ touch "$work/m/a"
 rmmod fuse_fsnotify
 touch "$work/m/b"
 rm "$work/m/a"
-insmod "$FSN_MODULE"
+# Parameters given at load time apply.
+insmod "$FSN_MODULE" limbo_max=7 arm_timeout_ms=4000
+[ "$(cat /sys/module/fuse_fsnotify/parameters/limbo_max)" = 7 ]
+[ "$(cat /sys/module/fuse_fsnotify/parameters/arm_timeout_ms)" = 4000 ]
+echo 1024 >/sys/module/fuse_fsnotify/parameters/limbo_max
+echo 5000 >/sys/module/fuse_fsnotify/parameters/arm_timeout_ms
 touch "$work/m/c"
 sleep 0.5
 kill $iw

@@ -16,7 +16,6 @@ use crate::watch::{Resolver, Watches, SUPPORTED};
 use fsn_wire::{
     mask, parse_mark_request, MarkOut, MarkResult, PollIn, WireError, MARK_RESYNC, VERSION,
 };
-use std::collections::HashSet;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -127,14 +126,6 @@ impl Core {
         let mut results = Vec::with_capacity(entries.len());
         {
             let mut w = self.watches();
-            if hdr.flags & MARK_RESYNC != 0 {
-                let listed: HashSet<u64> = entries.iter().map(|e| e.nodeid).collect();
-                for n in w.nodeids() {
-                    if !listed.contains(&n) {
-                        w.unwatch(&self.fan, self.resolver.as_ref(), n);
-                    }
-                }
-            }
             for e in &entries {
                 let r = if e.reserved != 0 {
                     MarkResult {
@@ -702,7 +693,7 @@ mod tests {
     }
 
     #[test]
-    fn resync_drops_unlisted_and_reports_dead() {
+    fn resync_reports_dead() {
         let mut f = Fixture::new(Limits::default());
         std::fs::create_dir(f.path("d")).unwrap();
         std::fs::write(f.path("f"), b"").unwrap();
@@ -711,13 +702,15 @@ mod tests {
         f.mark(0, &[(10, DIR), (20, mask::ATTRIB)]).unwrap();
         // Lost without reading: the events are never pumped.
         Command::new("rmdir").arg(f.path("d")).status().unwrap();
-        f.mark(MARK_RESYNC, &[(10, DIR)]).unwrap();
-        assert!(f.core.watches().get(20).is_none());
+        // The last request of a resync, listing only part of the marks.
+        f.mark(MARK_RESYNC, &[(20, mask::ATTRIB)]).unwrap();
         assert!(f.core.watches().get(10).is_none());
+        assert!(f.core.watches().get(20).is_some());
         let (_, recs) = f.poll();
         assert_eq!(recs, ["DELETE_SELF|ISDIR 10 0 "]);
-        // The unlisted file is no longer watched.
+        // Marks sent in earlier requests of the resync stay.
         f.remote("chmod 600 f");
-        assert!(f.core.stats.records.load(Ordering::Relaxed) == 1);
+        let (_, recs) = f.poll();
+        assert_eq!(recs, ["ATTRIB 20 0 "]);
     }
 }
