@@ -324,6 +324,11 @@ impl Conn {
     /// then MARK batches (one in flight at a time), and keep one POLL
     /// outstanding.
     fn send_due(self: Arc<Self>) {
+        if self.state.lock().dead {
+            // The connection ended (aborted, server gone): nothing will
+            // report these objects dead any more.
+            return self.release_limbo(true);
+        }
         self.create_debugfs();
         self.release_limbo(false);
         let backlog = self.state.lock().backlog.take();
@@ -490,12 +495,19 @@ impl Conn {
                 }
             }
         }
-        if st.dead {
+        let dead = st.dead;
+        if dead {
             st.marks.clear();
             self.stats.armed.store(0, Relaxed);
         }
         drop(st);
         self.changed.notify_all();
+        if dead {
+            // Release limbo from the work item (`iput()` may sleep; this
+            // may run in the request's end callback). Module unload and
+            // `sb_delete` flush the work after the last request ended.
+            let _ = workqueue::system().enqueue(self.clone());
+        }
     }
 
     /// The reply to one of our requests (from the request's end callback).
