@@ -436,6 +436,9 @@ impl Conn {
             }
         };
         count!(self.stats, requests);
+        if opcode == wire::FUSE_FSNOTIFY_MARK {
+            count!(self.stats, mark_requests);
+        }
         if let Err((req, err)) = req.send(self.fm as *mut b::fuse_mount) {
             let kind = req.into_kind();
             self.failed(kind, err);

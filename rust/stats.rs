@@ -56,8 +56,10 @@ counters! {
         arm_timeouts = "arm_timeouts",
         /// Allocation failures.
         alloc_failures = "alloc_failures",
-        /// Requests sent.
+        /// Requests sent (probes, MARK batches and POLLs).
         requests = "requests",
+        /// MARK requests sent (probes included).
+        mark_requests = "mark_requests",
         /// Requests that failed.
         request_errors = "request_errors",
         /// Mark entries acknowledged by servers.
@@ -90,6 +92,7 @@ counters! {
     /// the same name), and two gauges.
     pub(crate) struct ConnStats {
         requests = "requests",
+        mark_requests = "mark_requests",
         request_errors = "request_errors",
         marks_sent = "marks_sent",
         marks_refused = "marks_refused",

@@ -1,0 +1,128 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""fanotify on the mount: a group with FAN_REPORT_DFID_NAME and an inode
+mark on a directory of the mount reports remote changes as the same mark
+on the backing directory does: event types, ONDIR, and names.  The
+directory file handles differ by nature (two filesystems); each event's
+handle must be the watched directory's own.
+
+fanotify merges queued events of one object (same pid, same object)
+until they are read, so how events are split into records depends on the
+reader's timing, on the host too.  The comparison is therefore per
+operation and name, over the union of the event types reported, in order
+of first appearance.  (Remote events are injected by a kworker, whose pid
+the events carry, so events injected from two batches do not merge.)"""
+import ctypes
+import os
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from fsnlib import *  # noqa: E402,F403
+
+FAN_CLASS_NOTIF = 0
+FAN_NONBLOCK = 0x2
+FAN_REPORT_DFID_NAME = 0x400 | 0x800
+FAN_MARK_ADD = 0x1
+AT_FDCWD = -100
+FAN_ONDIR = 0x40000000
+FAN_EVENT_ON_CHILD = 0x08000000
+MASK = (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO
+        | IN_CREATE | IN_DELETE | FAN_ONDIR | FAN_EVENT_ON_CHILD)
+
+libc = ctypes.CDLL(None, use_errno=True)
+libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, ctypes.c_int, ctypes.c_char_p]
+
+
+class Fanotify:
+    def __init__(self, path):
+        self.fd = libc.fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_REPORT_DFID_NAME, os.O_RDONLY)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "fanotify_init")
+        if libc.fanotify_mark(self.fd, FAN_MARK_ADD, MASK, AT_FDCWD, os.fsencode(path)) < 0:
+            raise OSError(ctypes.get_errno(), f"fanotify_mark {path}")
+        self.dir_handle = handle_of(path)
+
+    def read(self):
+        """(mask, name, handle is the watched directory's) of queued events."""
+        out = []
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return out
+            off = 0
+            while off < len(buf):
+                ev_len, _vers, _res, meta_len, mask, _fd, _pid = struct.unpack_from("IBBHQii", buf, off)
+                info = off + meta_len
+                name, same_dir = "", None
+                while info < off + ev_len:
+                    itype, _pad, ilen = struct.unpack_from("BBH", buf, info)
+                    if itype == 2:  # FAN_EVENT_INFO_TYPE_DFID_NAME
+                        hbytes, htype = struct.unpack_from("Ii", buf, info + 12)
+                        fh = buf[info + 20 : info + 20 + hbytes]
+                        same_dir = (htype, fh) == self.dir_handle
+                        name = buf[info + 20 + hbytes : info + ilen].split(b"\0")[0].decode()
+                    info += ilen
+                out.append((mask, name, same_dir))
+                off += ev_len
+
+
+def handle_of(path):
+    """(handle_type, handle bytes) of `path`, by name_to_handle_at()."""
+    buf = ctypes.create_string_buffer(8 + 128)
+    struct.pack_into("Ii", buf, 0, 128, 0)
+    mount_id = ctypes.c_int()
+    if libc.name_to_handle_at(AT_FDCWD, os.fsencode(path), buf, ctypes.byref(mount_id), 0) < 0:
+        raise OSError(ctypes.get_errno(), f"name_to_handle_at {path}")
+    hbytes, htype = struct.unpack_from("Ii", buf, 0)
+    return htype, buf.raw[8 : 8 + hbytes]
+
+
+def union(op, events):
+    """(op, name, OR of masks, all handles the directory's) per name, in
+    order of first appearance."""
+    out = {}
+    for mask, name, same_dir in events:
+        m, same = out.get(name, (0, True))
+        out[name] = (m | mask, same and same_dir)
+    return [(op, name, m, same) for name, (m, same) in out.items()]
+
+
+OPS = [
+    "echo data > new",
+    "chmod 600 new",
+    "echo more >> new",
+    "mv new moved",
+    "rm moved",
+    "mkdir d",
+    "mv d d2",
+    "rmdir d2",
+    "ln -s x sym",
+    "rm sym",
+]
+
+work, backing, mnt = tmpfs_work()
+with ServerMount(backing, mnt, out_path("server-fanotify.log")):
+    oracle, remote = Fanotify(backing), Fanotify(mnt)
+    want, got = [], []
+    for op in OPS:
+        subprocess.run(["sh", "-c", op], cwd=backing, check=True)
+        time.sleep(0.5)
+        want += union(op, oracle.read())
+        got += union(op, remote.read())
+print("oracle (fanotify mark on the backing directory):")
+for e in want:
+    print("   ", e)
+print("mount:")
+for e in got:
+    print("   ", e)
+expect(len(want) >= len(OPS), f"the oracle saw {len(want)} events")
+expect(all(e[3] for e in want + got), "every event names the watched directory's handle")
+i = first_difference(want, got)
+if i is not None:
+    print(f"first difference at {i}: want {want[i:i + 1]}, got {got[i:i + 1]}")
+expect(i is None, f"{len(got)} fanotify events, as on the backing directory")
+subprocess.run(["umount", work], check=True)
