@@ -65,8 +65,9 @@ suites=$(cat rust/*.rs | grep -c '^ *kunit_suite!(' || true)
 [ -f "$ko" ] || fsn_log "module not built; the guest run will fail"
 
 # A virtiofs export for the in-guest tests (tag "fsntest"), served on the
-# host by QEMU's virtiofsd until our own server speaks vhost-user.  The guest
-# also sees $out through virtme-ng's 9p share, so tests can check both views.
+# host by QEMU's virtiofsd, a server without the remote fsnotify protocol.
+# The guest also sees $out through virtme-ng's 9p share, so tests can check
+# both views.
 vfs_export=$out/virtiofs-export
 mkdir -p "$vfs_export"
 echo "nonce-$$-$RANDOM" >"$vfs_export/nonce"
@@ -77,10 +78,24 @@ trap 'kill $vfs_pid 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -S "$out/virtiofs.sock" ] && break; sleep 0.1; done
 [ -S "$out/virtiofs.sock" ] || fsn_die "virtiofsd did not start: $(cat "$out/virtiofsd.log")"
 
+# Our own server as a second virtiofs backend (tag "fsnvfs"), exporting a
+# directory under $out: the guest changes it through the 9p share, which
+# is a remote change for the virtiofs mount (t-virtiofs-remote).  Two
+# workers, the minimum, so a held long poll leaves exactly one for the rest.
+fsn_vfs_backing=$out/fsn-vfs-backing
+rm -rf "$fsn_vfs_backing"
+mkdir -p "$fsn_vfs_backing"
+tools/target/release/fuse-fsnotify-server "$fsn_vfs_backing" --virtiofs "$out/fsn-vfs.sock" \
+	--threads 2 >"$out/fsn-vfs-server.log" 2>&1 &
+fsn_vfs_pid=$!
+trap 'kill $vfs_pid $fsn_vfs_pid 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -S "$out/fsn-vfs.sock" ] && break; sleep 0.1; done
+[ -S "$out/fsn-vfs.sock" ] || fsn_die "fuse-fsnotify-server did not start: $(cat "$out/fsn-vfs-server.log")"
+
 vm_rc=0
 scripts/vm.sh --quiet --out "$out" --timeout "${FSN_GUEST_TIMEOUT:-1200}" \
-	--virtiofs "fsntest=$out/virtiofs.sock" -- \
-	tests/guest/run.sh "$out" "$ko" "$suites" || vm_rc=$?
+	--virtiofs "fsntest=$out/virtiofs.sock" --virtiofs "fsnvfs=$out/fsn-vfs.sock" -- \
+	tests/guest/run.sh "$out" "$ko" "$suites" "$FSN_CACHE" || vm_rc=$?
 vm_count=0:0
 if [ $vm_rc != 0 ]; then
 	echo "FAIL guest run (exit $vm_rc): see $out/console.log" >&2
@@ -94,4 +109,5 @@ done
 echo "results in $out ($(($(date +%s) - t0)) s)"
 tools/target/release/fsn-report --min-tests 5 \
 	--results "$host_tap" --results "$out/guest.tap" --results "$out/kunit.ktap" \
+	--results "$out/conformance.tap" \
 	"${logs[@]}" --count "$cargo_counts" --count "$vm_count"

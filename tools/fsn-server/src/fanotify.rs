@@ -261,7 +261,8 @@ pub struct Fanotify {
 impl Fanotify {
     /// Creates the group: `fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC |
     /// FAN_NONBLOCK | FAN_REPORT_DFID_NAME | FAN_REPORT_FID |
-    /// FAN_REPORT_TARGET_FID, O_RDONLY | O_LARGEFILE)`.
+    /// FAN_REPORT_TARGET_FID, O_RDONLY | O_LARGEFILE)`, with
+    /// `FAN_UNLIMITED_MARKS` when the process may.
     ///
     /// The queue is the default bounded one (16384 events) so overflow is
     /// reported as a `FAN_Q_OVERFLOW` event. Errors keep their
@@ -276,8 +277,17 @@ impl Fanotify {
             | libc::FAN_REPORT_FID
             | libc::FAN_REPORT_TARGET_FID;
         let event_f_flags = (libc::O_RDONLY | libc::O_LARGEFILE) as libc::c_uint;
+        // The number of marks is bounded by `--max-watches`, not by the
+        // per-user default of fs.fanotify.max_user_marks (8192 on small
+        // machines): ask for unlimited marks, which needs CAP_SYS_ADMIN,
+        // and fall back to the default limit without it.
         // SAFETY: fanotify_init takes only integer arguments.
-        let raw = unsafe { libc::fanotify_init(flags, event_f_flags) };
+        let mut raw =
+            unsafe { libc::fanotify_init(flags | libc::FAN_UNLIMITED_MARKS, event_f_flags) };
+        if raw < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
+            // SAFETY: as above.
+            raw = unsafe { libc::fanotify_init(flags, event_f_flags) };
+        }
         if raw < 0 {
             let err = io::Error::last_os_error();
             let why = match err.raw_os_error() {

@@ -2,38 +2,65 @@
 //! fsnotify events of its real objects to clients that speak the remote
 //! fsnotify protocol (`Documentation/protocol.rst`).
 //!
+//! Two transports: `/dev/fuse` (a FUSE mount on this machine) or virtiofs
+//! (a vhost-user-fs backend for a VM, see `virtiofs.rs`).
+//!
 //! Threads: the main thread waits for a signal or for the end of the
 //! session; `--threads` workers serve FUSE requests (one of them may block
-//! in a long poll); one watcher thread reads fanotify and queues records.
+//! in a long poll); one watcher thread reads fanotify and queues records
+//! (`client.rs`). With virtiofs, vhost-user-backend adds one thread for the
+//! vhost-user connection and one per virtqueue.
 
+mod client;
 mod core;
 mod fanotify;
 mod queue;
 mod record;
 mod session;
 mod translate;
+mod virtiofs;
 mod watch;
 
+use crate::client::Client;
 use crate::core::{Core, Limits};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use fuse_backend_rs::api::server::Server;
 use fuse_backend_rs::passthrough::{CachePolicy, Config, PassthroughFs};
 use fuse_backend_rs::transport::FuseSession;
-use std::os::fd::{AsFd, AsRawFd};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{mpsc, Arc};
 
-#[derive(Parser)]
-#[command(name = "fuse-fsnotify-server", version, about)]
+#[derive(Parser, Debug)]
+#[command(
+    name = "fuse-fsnotify-server",
+    version,
+    about,
+    override_usage = "fuse-fsnotify-server [OPTIONS] BACKING MOUNTPOINT\n       \
+                      fuse-fsnotify-server [OPTIONS] BACKING --virtiofs SOCKET",
+    group(clap::ArgGroup::new("transport").required(true).args(["mountpoint", "virtiofs"]))
+)]
 /// Passthrough FUSE server that forwards the backing directory's fsnotify
 /// events (remote fsnotify protocol v1).
 struct Args {
     /// Directory to export.
     backing: PathBuf,
-    /// Where to mount it.
-    mountpoint: PathBuf,
+    /// Where to mount it (FUSE over /dev/fuse).
+    mountpoint: Option<PathBuf>,
+    /// Serve it over virtiofs instead: listen on this vhost-user socket for
+    /// a frontend such as QEMU's vhost-user-fs-pci (one connection; the
+    /// server exits when it ends).
+    #[arg(long, value_name = "SOCKET", conflicts_with = "allow_other")]
+    virtiofs: Option<PathBuf>,
+    /// virtiofs tag offered in the device configuration space, for
+    /// frontends that read it from the backend (QEMU takes tag= instead).
+    #[arg(long, conflicts_with = "mountpoint", value_parser = virtiofs::check_tag)]
+    tag: Option<String>,
+    /// virtiofs request queues (the frontend may use fewer).
+    #[arg(long, default_value_t = 1, conflicts_with = "mountpoint",
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    request_queues: u16,
     /// FUSE worker threads (at least 2: one may wait in a long poll).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(2..=256))]
     threads: u16,
@@ -78,7 +105,9 @@ impl watch::Resolver for PassthroughResolver {
 
 enum Exit {
     Signal(i32),
-    Session,
+    /// The transport ended: the mount went away or the frontend
+    /// disconnected (Ok), or the vhost-user connection failed.
+    Session(std::result::Result<(), String>),
 }
 
 fn main() {
@@ -104,14 +133,22 @@ fn run(args: Args) -> Result<()> {
             args.backing.display()
         );
     }
-    if !args.mountpoint.is_dir() {
-        bail!(
-            "mountpoint {} is not a directory",
-            args.mountpoint.display()
-        );
+    if let Some(mountpoint) = &args.mountpoint {
+        if !mountpoint.is_dir() {
+            bail!("mountpoint {} is not a directory", mountpoint.display());
+        }
+        if !std::path::Path::new("/dev/fuse").exists() {
+            bail!("/dev/fuse does not exist (is the fuse module loaded?)");
+        }
     }
-    if !std::path::Path::new("/dev/fuse").exists() {
-        bail!("/dev/fuse does not exist (is the fuse module loaded?)");
+    if let Some(socket) = &args.virtiofs {
+        let dir = match socket.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => std::path::Path::new("."),
+        };
+        if !dir.is_dir() {
+            bail!("socket directory {} is not a directory", dir.display());
+        }
     }
     let backing = args.backing.canonicalize()?;
 
@@ -138,103 +175,94 @@ fn run(args: Args) -> Result<()> {
         watches: args.max_watches,
         ..Limits::default()
     };
-    let core = Arc::new(
-        Core::new(
-            &backing,
-            Box::new(PassthroughResolver(fs.clone())),
-            std::process::id() as i32,
-            limits,
-        )
-        .context("fanotify setup (needs CAP_SYS_ADMIN and Linux >= 5.17)")?,
+    let make: client::MakeCore = {
+        let backing = backing.clone();
+        Box::new(move || {
+            Core::new(
+                &backing,
+                Box::new(PassthroughResolver(fs.clone())),
+                std::process::id() as i32,
+                limits,
+            )
+        })
+    };
+    let client = Arc::new(
+        Client::new(make).context("fanotify setup (needs CAP_SYS_ADMIN and Linux >= 5.17)")?,
     );
 
-    let mut se =
-        FuseSession::new(&args.mountpoint, "fuse-fsnotify", "", false).context("FUSE session")?;
-    se.set_allow_other(args.allow_other);
-    se.mount()
-        .with_context(|| format!("mounting on {}", args.mountpoint.display()))?;
-    tracing::info!(backing = %backing.display(), mountpoint = %args.mountpoint.display(), "serving");
-
     let (tx, rx) = mpsc::channel();
-    let stop = Arc::new(AtomicBool::new(false));
-
-    // Watcher: waits for fanotify events or the stop pipe.
-    let (stop_r, stop_w) = std::io::pipe().context("pipe")?;
-    let watcher = {
-        let core = core.clone();
-        let stop = stop.clone();
-        std::thread::Builder::new()
-            .name("watcher".into())
-            .spawn(move || {
-                let mut buf = vec![0u8; 1 << 16];
-                while !stop.load(Ordering::Relaxed) {
-                    let mut fds = [
-                        libc::pollfd {
-                            fd: core.fanotify().as_fd().as_raw_fd(),
-                            events: libc::POLLIN,
-                            revents: 0,
-                        },
-                        libc::pollfd {
-                            fd: stop_r.as_raw_fd(),
-                            events: libc::POLLIN,
-                            revents: 0,
-                        },
-                    ];
-                    // SAFETY: `fds` is a valid array of two pollfd for the call.
-                    let r = unsafe { libc::poll(fds.as_mut_ptr(), 2, -1) };
-                    if r < 0 {
-                        if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-                            continue;
-                        }
-                        tracing::error!("poll failed: {}", std::io::Error::last_os_error());
-                        break;
-                    }
-                    if fds[1].revents != 0 {
-                        break;
-                    }
-                    if let Err(e) = core.pump(&mut buf) {
-                        tracing::error!(%e, "reading fanotify events");
-                    }
-                }
-            })?
-    };
-
-    let mut workers = Vec::new();
-    for i in 0..args.threads {
-        let ch = se.new_channel().context("FUSE channel")?;
-        let (server, core, tx) = (server.clone(), core.clone(), tx.clone());
-        workers.push(
-            std::thread::Builder::new()
-                .name(format!("fuse-{i}"))
-                .spawn(move || {
-                    session::serve(ch, &server, &core);
-                    let _ = tx.send(Exit::Session);
-                })?,
-        );
-    }
-
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGHUP,
     ])?;
     let handle = signals.handle();
-    std::thread::Builder::new()
-        .name("signals".into())
-        .spawn(move || {
-            if let Some(sig) = signals.forever().next() {
-                let _ = tx.send(Exit::Signal(sig));
-            }
-        })?;
+    {
+        let tx = tx.clone();
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                if let Some(sig) = signals.forever().next() {
+                    let _ = tx.send(Exit::Signal(sig));
+                }
+            })?;
+    }
+
+    let res = match (&args.mountpoint, &args.virtiofs) {
+        (Some(mountpoint), _) => serve_fuse(&args, mountpoint, &backing, server, &client, tx, rx),
+        (None, Some(socket)) => serve_virtiofs(&args, socket, &backing, server, &client, tx, rx),
+        (None, None) => unreachable!("clap requires one of them"),
+    };
+    handle.close();
+    let core = client.shutdown();
+    tracing::info!(
+        events = core.stats.events.load(Ordering::Relaxed),
+        records = core.stats.records.load(Ordering::Relaxed),
+        dropped = core.dropped(),
+        "exit"
+    );
+    res
+}
+
+/// Serves FUSE over `/dev/fuse` on `mountpoint` until it is unmounted or a
+/// signal comes.
+fn serve_fuse(
+    args: &Args,
+    mountpoint: &Path,
+    backing: &Path,
+    server: Arc<session::PtServer>,
+    client: &Arc<Client>,
+    tx: mpsc::Sender<Exit>,
+    rx: mpsc::Receiver<Exit>,
+) -> Result<()> {
+    let mut se =
+        FuseSession::new(mountpoint, "fuse-fsnotify", "", false).context("FUSE session")?;
+    se.set_allow_other(args.allow_other);
+    se.mount()
+        .with_context(|| format!("mounting on {}", mountpoint.display()))?;
+    tracing::info!(backing = %backing.display(), mountpoint = %mountpoint.display(), "serving");
+
+    let mut workers = Vec::new();
+    for i in 0..args.threads {
+        let ch = se.new_channel().context("FUSE channel")?;
+        let (server, client, tx) = (server.clone(), client.clone(), tx.clone());
+        workers.push(
+            std::thread::Builder::new()
+                .name(format!("fuse-{i}"))
+                .spawn(move || {
+                    session::serve(ch, &server, &client);
+                    let _ = tx.send(Exit::Session(Ok(())));
+                })?,
+        );
+    }
+    drop(tx);
 
     match rx.recv() {
         Ok(Exit::Signal(sig)) => tracing::info!(sig, "signal: unmounting"),
-        Ok(Exit::Session) | Err(_) => tracing::info!("FUSE session ended"),
+        Ok(Exit::Session(_)) | Err(_) => tracing::info!("FUSE session ended"),
     }
-    handle.close();
-    core.shutdown();
-    stop.store(true, Ordering::Relaxed);
-    drop(stop_w);
+    // A held poll returns, so that its worker sees the end of the session.
+    client.core().shutdown();
     if let Err(e) = se.umount() {
         tracing::debug!(%e, "umount (already unmounted?)");
     }
@@ -242,12 +270,111 @@ fn run(args: Args) -> Result<()> {
     for w in workers {
         let _ = w.join();
     }
-    let _ = watcher.join();
-    tracing::info!(
-        events = core.stats.events.load(Ordering::Relaxed),
-        records = core.stats.records.load(Ordering::Relaxed),
-        dropped = core.dropped(),
-        "exit"
-    );
     Ok(())
+}
+
+/// Serves virtiofs on the vhost-user socket `socket` until the frontend
+/// disconnects or a signal comes.
+fn serve_virtiofs(
+    args: &Args,
+    socket: &Path,
+    backing: &Path,
+    server: Arc<session::PtServer>,
+    client: &Arc<Client>,
+    tx: mpsc::Sender<Exit>,
+    rx: mpsc::Receiver<Exit>,
+) -> Result<()> {
+    let opts = virtiofs::Options {
+        tag: args.tag.clone(),
+        request_queues: args.request_queues.into(),
+        threads: args.threads.into(),
+    };
+    let transport = Arc::new(
+        virtiofs::Transport::new(&opts, server, client.clone()).context("virtiofs workers")?,
+    );
+    let mut listener = virtiofs::listen(socket).map_err(anyhow::Error::msg)?;
+    tracing::info!(backing = %backing.display(), socket = %socket.display(),
+        "serving over virtiofs; waiting for the vhost-user frontend");
+    {
+        let transport = transport.clone();
+        std::thread::Builder::new()
+            .name("vhost-user".into())
+            .spawn(move || {
+                let res = transport.serve(&mut listener);
+                // Dropping the listener removes the socket.
+                drop(listener);
+                let _ = tx.send(Exit::Session(res));
+            })?;
+    }
+    let res = match rx.recv() {
+        Ok(Exit::Signal(sig)) => {
+            tracing::info!(sig, "signal: stopping");
+            // The vhost-user thread may still own the listener.
+            let _ = std::fs::remove_file(socket);
+            Ok(())
+        }
+        Ok(Exit::Session(Ok(()))) | Err(_) => {
+            tracing::info!("vhost-user frontend disconnected");
+            Ok(())
+        }
+        Ok(Exit::Session(Err(e))) => Err(anyhow::Error::msg(e)),
+    };
+    // A held poll returns (with an error), then its worker completes it.
+    client.core().shutdown();
+    transport.stop(std::time::Duration::from_secs(1));
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::error::ErrorKind;
+
+    fn parse(args: &[&str]) -> std::result::Result<Args, ErrorKind> {
+        Args::try_parse_from(std::iter::once("fuse-fsnotify-server").chain(args.iter().copied()))
+            .map_err(|e| e.kind())
+    }
+
+    #[test]
+    fn one_transport_exactly() {
+        let a = parse(&["/b", "/m"]).unwrap();
+        assert_eq!(a.mountpoint.as_deref(), Some(Path::new("/m")));
+        assert!(a.virtiofs.is_none());
+        let a = parse(&["/b", "--virtiofs", "/s.sock", "--tag", "t"]).unwrap();
+        assert_eq!(a.virtiofs.as_deref(), Some(Path::new("/s.sock")));
+        assert_eq!((a.tag.as_deref(), a.request_queues), (Some("t"), 1));
+        assert_eq!(
+            parse(&["/b"]).unwrap_err(),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            parse(&["/b", "/m", "--virtiofs", "/s"]).unwrap_err(),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            parse(&["/b", "--virtiofs", "/s", "--allow-other"]).unwrap_err(),
+            ErrorKind::ArgumentConflict
+        );
+        // virtiofs options need virtiofs.
+        assert_eq!(
+            parse(&["/b", "/m", "--tag", "t"]).unwrap_err(),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            parse(&["/b", "/m", "--request-queues", "2"]).unwrap_err(),
+            ErrorKind::ArgumentConflict
+        );
+        assert_eq!(
+            parse(&["/b", "--virtiofs", "/s", "--tag", &"x".repeat(37)]).unwrap_err(),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            parse(&["/b", "--virtiofs", "/s", "--request-queues", "0"]).unwrap_err(),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            parse(&["/b", "--virtiofs", "/s", "--threads", "1"]).unwrap_err(),
+            ErrorKind::ValueValidation
+        );
+    }
 }
