@@ -18,8 +18,10 @@
 use crate::bindings as b;
 use crate::fuse::InodeRef;
 use crate::fuse::Request;
+use crate::limbo::{Limbo, Reservation};
 use crate::marks::{Batch, Marks};
 use crate::ratelimit::warn_ratelimited;
+use crate::sequence;
 use crate::stats::{count, ConnStats, STATS};
 use crate::wire::{self, MarkIn, MarkOut, MarkResult};
 use core::sync::atomic::Ordering::Relaxed;
@@ -28,7 +30,6 @@ use kernel::new_condvar;
 use kernel::new_mutex;
 use kernel::new_spinlock;
 use kernel::prelude::*;
-use kernel::rbtree::{RBTree, RBTreeNodeReservation};
 use kernel::sync::{Arc, CondVar, Mutex, SpinLock};
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
 
@@ -61,18 +62,9 @@ struct State {
     /// Stop polling (module unload): the POLL is not re-armed.
     quiesce: bool,
     dead: bool,
-    /// Inodes the guest unlinked while their remote object may live on:
-    /// nodeid to (admission number, our reference).
-    limbo: RBTree<u64, (u64, InodeRef)>,
-    /// Limbo admission order: admission number to nodeid.
-    limbo_order: RBTree<u64, u64>,
-    limbo_next: u64,
-    /// Entries in `limbo`.
-    nlimbo: usize,
-    /// Evicted from limbo, to be released by the work item (their
-    /// `iput()` may sleep). Same node type as `limbo`, so that eviction
-    /// moves a node instead of allocating.
-    release: RBTree<u64, (u64, InodeRef)>,
+    /// Inodes the guest unlinked while their remote object may live on,
+    /// with our reference.
+    limbo: Limbo<InodeRef>,
 }
 
 /// What a request was for, handed back with its reply.
@@ -142,11 +134,7 @@ impl Conn {
                     last_seq: 0,
                     quiesce: false,
                     dead: false,
-                    limbo: RBTree::new(),
-                    limbo_order: RBTree::new(),
-                    limbo_next: 0,
-                    nlimbo: 0,
-                    release: RBTree::new(),
+                    limbo: Limbo::new(),
                 }),
                 changed <- new_condvar!(),
                 work <- new_work!("fuse_fsnotify::Conn::work"),
@@ -188,48 +176,32 @@ impl Conn {
         inode: *mut b::inode,
         nodeid: u64,
     ) -> bool {
+        let max = crate::params::LIMBO_MAX.get() as usize;
         let mut st = self.state.lock();
         let supported = matches!(st.probe, Probe::Supported { .. });
-        if st.dead || !supported || st.marks.armed(nodeid) == 0 || st.limbo.get(&nodeid).is_some() {
+        if max == 0
+            || st.dead
+            || !supported
+            || st.marks.armed(nodeid) == 0
+            || st.limbo.contains(nodeid)
+        {
             return false;
         }
-        let n = st.limbo_next;
         // Allocate before taking the reference: dropping it again here
         // (iput) is not allowed in atomic context.
-        let (Ok(ra), Ok(ro)) = (
-            RBTreeNodeReservation::new(flags::GFP_ATOMIC),
-            RBTreeNodeReservation::new(flags::GFP_ATOMIC),
-        ) else {
+        let Ok(r) = Reservation::new(flags::GFP_ATOMIC) else {
             // Let the local DELETE_SELF go ahead.
             STATS.alloc_failures.fetch_add(1, Relaxed);
             return false;
         };
         // SAFETY: caller guarantees `inode` is live and referenced.
         let held = unsafe { InodeRef::hold(inode) };
-        let (a, o) = (ra.into_node(nodeid, (n, held)), ro.into_node(n, nodeid));
-        st.limbo_next += 1;
-        st.limbo.insert(a);
-        st.limbo_order.insert(o);
-        st.nlimbo += 1;
-        count!(self.stats, limbo_entered);
-        let mut kick = false;
-        let max = crate::params::LIMBO_MAX.get() as usize;
-        while st.nlimbo > max {
-            let Some(cursor) = st.limbo_order.cursor_front() else {
-                break;
-            };
-            let (_, node) = cursor.remove_current();
-            let (_, oldest) = node.to_key_value();
-            if let Some(node) = st.limbo.remove_node(&oldest) {
-                st.nlimbo -= 1;
-                st.release.insert(node);
-                count!(self.stats, limbo_evicted);
-                kick = true;
-            }
-        }
-        self.stats.limbo.store(st.nlimbo as u64, Relaxed);
+        let evicted = st.limbo.admit(r, nodeid, held, max);
+        self.stats.limbo.store(st.limbo.len() as u64, Relaxed);
         drop(st);
-        if kick {
+        count!(self.stats, limbo_entered);
+        if evicted > 0 {
+            count!(self.stats, limbo_evicted, evicted);
             self.kick();
         }
         true
@@ -239,12 +211,8 @@ impl Conn {
     /// (process context: the inode may be evicted now).
     fn limbo_forget(&self, nodeid: u64) {
         let mut st = self.state.lock();
-        let held = st.limbo.remove(&nodeid);
-        if let Some((n, _)) = &held {
-            st.limbo_order.remove(n);
-            st.nlimbo -= 1;
-        }
-        self.stats.limbo.store(st.nlimbo as u64, Relaxed);
+        let held = st.limbo.forget(nodeid);
+        self.stats.limbo.store(st.limbo.len() as u64, Relaxed);
         drop(st);
         if held.is_some() {
             count!(self.stats, limbo_released);
@@ -252,29 +220,18 @@ impl Conn {
     }
 
     /// Releases limbo inodes that must die locally (evicted for room, or
-    /// everything at unmount/unload): local DELETE_SELF, marks destroyed
-    /// (IN_IGNORED), reference dropped. Process context.
+    /// everything at unmount/unload or when the connection died): local
+    /// DELETE_SELF, marks destroyed (IN_IGNORED), reference dropped.
+    /// Process context.
     fn release_limbo(&self, all: bool) {
         loop {
             let mut st = self.state.lock();
-            let evicted = st.release.cursor_front().map(|c| {
-                let (_, node) = c.remove_current();
-                node.to_key_value().1 .1
-            });
-            let next = if evicted.is_some() {
-                evicted
-            } else if all {
-                let first = st.limbo_order.cursor_front().map(|c| *c.current().1);
-                first.and_then(|id| {
-                    let (n, inode) = st.limbo.remove(&id)?;
-                    st.limbo_order.remove(&n);
-                    st.nlimbo -= 1;
-                    Some(inode)
-                })
-            } else {
-                None
+            let next = match st.limbo.take_evicted() {
+                Some(inode) => Some(inode),
+                None if all => st.limbo.take_oldest(),
+                None => None,
             };
-            self.stats.limbo.store(st.nlimbo as u64, Relaxed);
+            self.stats.limbo.store(st.limbo.len() as u64, Relaxed);
             drop(st);
             let Some(inode) = next else { break };
             inode.delete_self(inode.isdir_mask());
@@ -586,21 +543,22 @@ impl Conn {
                 return self.overflow();
             }
         };
-        let (seq, flags) = (batch.header.seq, batch.header.flags);
-        let mut lost = flags & wire::BATCH_OVERFLOW != 0;
-        {
+        let seq = batch.header.seq;
+        let mut lost = {
             let mut st = self.state.lock();
-            if st.last_seq != 0 && seq != st.last_seq + 1 {
-                if seq <= st.last_seq {
+            match sequence::check(st.last_seq, seq, batch.header.flags) {
+                sequence::Verdict::Deliver { lost } => {
+                    st.last_seq = seq;
+                    lost
+                }
+                sequence::Verdict::Reject => {
                     drop(st);
                     count!(self.stats, rejected);
-                    warn_ratelimited!("event batch sequence went backwards ({})\n", seq);
+                    warn_ratelimited!("event batch sequence did not grow ({})\n", seq);
                     return self.overflow();
                 }
-                lost = true;
             }
-            st.last_seq = seq;
-        }
+        };
         count!(self.stats, batches);
         // SAFETY: `fc` is pinned by our reference (see `new`).
         let killsb = unsafe { crate::fuse::KillsbRead::new(self.fc as *mut b::fuse_conn) };

@@ -13,11 +13,13 @@ mod hooks;
 mod inject;
 mod kunit;
 mod layout;
+mod limbo;
 mod marks;
 mod mask;
 mod params;
 mod ratelimit;
 mod registry;
+mod sequence;
 mod stats;
 // The protocol definition, shared verbatim with userspace (tools/fsn-wire):
 // hence `pub` items, and a server half (request parsing, C layout tables)
