@@ -8,6 +8,7 @@
 #include <linux/inotify.h>
 #include <uapi/linux/fanotify.h>
 #include <linux/debugfs.h>
+#include <linux/namei.h>
 #include <uapi/linux/magic.h>
 /* Private to fs/fuse; found through -I$(srctree)/fs/fuse (see Kbuild). */
 #include "fuse_i.h"

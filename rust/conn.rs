@@ -30,8 +30,17 @@ use kernel::new_condvar;
 use kernel::new_mutex;
 use kernel::new_spinlock;
 use kernel::prelude::*;
+use kernel::rbtree::{RBTree, RBTreeNode};
 use kernel::sync::{Arc, CondVar, Mutex, SpinLock};
 use kernel::workqueue::{self, impl_has_work, new_work, Work, WorkItem};
+
+/// How long the remote death of an object the guest still sees linked is
+/// held back (see [`Conn::defer_death`]).
+const DEATH_GRACE_MS: u64 = 100;
+
+/// Most remote deaths held back per connection; past it they are
+/// delivered at once.
+const EARLY_DEATHS_MAX: usize = 1024;
 
 /// How long module unload waits for a server to answer our requests.
 const DRAIN_TIMEOUT_MS: u32 = 10_000;
@@ -65,6 +74,11 @@ struct State {
     /// Inodes the guest unlinked while their remote object may live on,
     /// with our reference.
     limbo: Limbo<InodeRef>,
+    /// Remote deaths of objects the guest still sees linked, held back
+    /// for [`DEATH_GRACE_MS`]: nodeid to (deadline in ms, record mask).
+    early_deaths: RBTree<u64, (u64, u32)>,
+    /// Entries in `early_deaths`.
+    nearly: usize,
 }
 
 /// What a request was for, handed back with its reply.
@@ -135,6 +149,8 @@ impl Conn {
                     quiesce: false,
                     dead: false,
                     limbo: Limbo::new(),
+                    early_deaths: RBTree::new(),
+                    nearly: 0,
                 }),
                 changed <- new_condvar!(),
                 work <- new_work!("fuse_fsnotify::Conn::work"),
@@ -179,6 +195,13 @@ impl Conn {
         let max = crate::params::LIMBO_MAX.get() as usize;
         let mut st = self.state.lock();
         let supported = matches!(st.probe, Probe::Supported { .. });
+        if st.early_deaths.remove(&nodeid).is_some() {
+            // The server already reported the object dead: this is the
+            // guest's own unlink, whose reply the death overtook. The
+            // local DELETE_SELF goes ahead, after the local ATTRIB.
+            st.nearly -= 1;
+            return false;
+        }
         if max == 0
             || st.dead
             || !supported
@@ -216,6 +239,83 @@ impl Conn {
         drop(st);
         if held.is_some() {
             count!(self.stats, limbo_released);
+        }
+    }
+
+    /// A remote `DELETE_SELF` of `nodeid`: holds it back, and returns
+    /// true, if the object is not in limbo and the guest still has a
+    /// dentry of it (its own unlink, if any, has not completed: FUSE drops
+    /// the link count before the VFS reports the unlink's ATTRIB, so the
+    /// link count cannot tell).
+    ///
+    /// The server reports the death of an object the guest itself unlinks
+    /// (it must, for limbo), and that report can overtake the reply to the
+    /// guest's UNLINK: delivered at once, its DELETE_SELF and IN_IGNORED
+    /// would come before the local ATTRIB of the unlink, which would then
+    /// find no watch. Held back, either the guest's unlink completes
+    /// within the grace period and offers the inode to limbo, which then
+    /// declines it (`take_into_limbo`) so that the local events come in
+    /// the local order, or the death came from elsewhere and is delivered
+    /// when the grace period is over (`deliver_early_deaths`).
+    fn defer_death(&self, k: &crate::fuse::KillsbRead, nodeid: u64, mask: u32) -> bool {
+        let Some(inode) = k.ilookup(nodeid) else {
+            return false;
+        };
+        if !inode.has_alias() {
+            return false;
+        }
+        let Ok(node) = RBTreeNode::new(
+            nodeid,
+            (crate::ratelimit::now_ms() + DEATH_GRACE_MS, mask),
+            flags::GFP_KERNEL,
+        ) else {
+            return false;
+        };
+        let mut st = self.state.lock();
+        if st.limbo.contains(nodeid) || st.nearly >= EARLY_DEATHS_MAX {
+            return false;
+        }
+        if st.early_deaths.insert(node).is_none() {
+            st.nearly += 1;
+        }
+        true
+    }
+
+    /// Delivers the held-back remote deaths whose grace period is over
+    /// (all of them with `all`). Work item.
+    fn deliver_early_deaths(&self, all: bool) {
+        let now = crate::ratelimit::now_ms();
+        let mut due = KVec::new();
+        {
+            let mut st = self.state.lock();
+            let ids: KVec<u64> = {
+                let mut v = KVec::new();
+                for (id, (deadline, _)) in st.early_deaths.iter() {
+                    if (all || *deadline <= now) && v.push(*id, flags::GFP_ATOMIC).is_err() {
+                        break;
+                    }
+                }
+                v
+            };
+            for id in ids.iter() {
+                if let Some((_, m)) = st.early_deaths.remove(id) {
+                    st.nearly -= 1;
+                    if due.push((*id, m), flags::GFP_ATOMIC).is_err() {
+                        STATS.alloc_failures.fetch_add(1, Relaxed);
+                    }
+                }
+            }
+        }
+        if due.is_empty() || all {
+            return;
+        }
+        // SAFETY: `fc` is pinned by our reference (see `new`).
+        let killsb = unsafe { crate::fuse::KillsbRead::new(self.fc as *mut b::fuse_conn) };
+        for (id, m) in due.iter() {
+            if let Some(inode) = killsb.ilookup(*id) {
+                inode.delete_self(m & wire::mask::ISDIR);
+                count!(self.stats, injected);
+            }
         }
     }
 
@@ -284,10 +384,12 @@ impl Conn {
         if self.state.lock().dead {
             // The connection ended (aborted, server gone): nothing will
             // report these objects dead any more.
+            self.deliver_early_deaths(true);
             return self.release_limbo(true);
         }
         self.create_debugfs();
         self.release_limbo(false);
+        self.deliver_early_deaths(false);
         let backlog = self.state.lock().backlog.take();
         if let Some((buf, len)) = backlog {
             self.deliver(buf.get(..len).unwrap_or(&[]));
@@ -366,8 +468,20 @@ impl Conn {
             return;
         }
         st.polling = true;
+        // Held-back deaths are due within the grace period: have the
+        // server answer by then, so that the work item runs again.
+        let timeout = if st.nearly > 0 {
+            DEATH_GRACE_MS as u32
+        } else {
+            POLL_TIMEOUT_MS
+        };
         drop(st);
-        self.send(wire::FUSE_FSNOTIFY_POLL, poll_body(), POLL_BUF, Kind::Poll);
+        self.send(
+            wire::FUSE_FSNOTIFY_POLL,
+            poll_body(timeout),
+            POLL_BUF,
+            Kind::Poll,
+        );
     }
 
     fn send(self: &Arc<Self>, opcode: u32, input: Result<KVec<u8>>, out_size: usize, kind: Kind) {
@@ -565,6 +679,18 @@ impl Conn {
         for rec in batch {
             match rec {
                 Ok(r) => {
+                    if let wire::Record::Event {
+                        mask: m,
+                        nodeid,
+                        name: [],
+                        ..
+                    } = r
+                    {
+                        if m & wire::mask::DELETE_SELF != 0 && self.defer_death(&killsb, nodeid, m)
+                        {
+                            continue;
+                        }
+                    }
                     crate::inject::deliver(&killsb, &r, &self.stats);
                     if let wire::Record::Event {
                         mask: m, nodeid, ..
@@ -696,12 +822,12 @@ fn probe_body() -> Result<KVec<u8>> {
     Ok(v)
 }
 
-fn poll_body() -> Result<KVec<u8>> {
+fn poll_body(timeout_ms: u32) -> Result<KVec<u8>> {
     let mut v = KVec::from_elem(0u8, wire::PollIn::SIZE, flags::GFP_KERNEL)?;
     wire::PollIn {
         version: wire::VERSION,
         max_size: POLL_BUF as u32,
-        timeout_ms: POLL_TIMEOUT_MS,
+        timeout_ms,
         reserved: 0,
     }
     .write(&mut v)

@@ -257,6 +257,53 @@ impl InodeRef {
         unsafe { b::__fsnotify_inode_delete(self.0) };
     }
 
+    /// Whether the guest still has a (hashed) dentry of the object: true
+    /// until an unlink of its last name has completed locally.
+    pub(crate) fn has_alias(&self) -> bool {
+        // SAFETY: we hold a reference on the inode; d_find_alias() returns
+        // a referenced hashed dentry or NULL, which `DentryRef` puts.
+        let d = DentryRef(unsafe { b::d_find_alias(self.0) });
+        !d.0.is_null()
+    }
+
+    /// Whether a mark on this inode or its superblock asks for an event
+    /// in `mask`.
+    pub(crate) fn wants(&self, mask: u32) -> bool {
+        // SAFETY: we hold a reference; the masks are read racily, as
+        // fsnotify() itself does (READ_ONCE), and `i_sb` is fixed.
+        let m = unsafe {
+            core::ptr::read_volatile(&(*self.0).i_fsnotify_mask)
+                | core::ptr::read_volatile(&(*(*self.0).i_sb).s_fsnotify_mask)
+        };
+        m & mask != 0
+    }
+
+    /// The dentry of the entry `name` of this directory, looked up (which
+    /// asks the server if it is not cached, and so instantiates the
+    /// object), if the entry exists. Process context, may sleep.
+    pub(crate) fn lookup_child(&self, name: &Name) -> Option<DentryRef> {
+        // SAFETY: we hold a reference on the inode; d_find_alias() returns
+        // a referenced dentry or NULL.
+        let dir = DentryRef(unsafe { b::d_find_alias(self.0) });
+        if dir.0.is_null() {
+            return None;
+        }
+        // SAFETY: `dir` is a referenced dentry of this directory; the name
+        // is valid for the call (a checked name: no '/', not '.' or '..');
+        // the lookup takes the directory's lock itself. The result is a
+        // referenced positive dentry or an error pointer.
+        let d = unsafe {
+            b::lookup_one_positive_unlocked(
+                core::ptr::addr_of_mut!(b::nop_mnt_idmap),
+                name.buf.as_ptr().cast(),
+                dir.0,
+                name.len as i32,
+            )
+        };
+        // An error pointer is the last page of the address space.
+        ((d as usize) < (-(b::MAX_ERRNO as isize)) as usize).then_some(DentryRef(d))
+    }
+
     /// Queues an overflow event to every group watching this inode.
     pub(crate) fn queue_overflow(&self) {
         // SAFETY: we hold a reference on the inode.
@@ -269,6 +316,37 @@ impl Drop for InodeRef {
         // SAFETY: the reference was taken by fuse_ilookup().
         unsafe { b::iput(self.0) };
     }
+}
+
+/// A dentry reference (NULL allowed), dropped with `dput()`.
+pub(crate) struct DentryRef(*mut b::dentry);
+
+impl Drop for DentryRef {
+    fn drop(&mut self) {
+        // SAFETY: a referenced dentry or NULL, which dput() ignores.
+        unsafe { b::dput(self.0) };
+    }
+}
+
+/// Reports `FS_RENAME` (fanotify's `FAN_RENAME`) of the entry `old_name`
+/// of `old_dir` to `moved`, whose parent and name are the new ones, as
+/// `fsnotify_move()` does.
+pub(crate) fn notify_rename(mask: u32, moved: &DentryRef, old_dir: &InodeRef, old_name: &Name) {
+    let q = old_name.qstr();
+    // SAFETY: `moved` and `old_dir` are referenced; `q` points into
+    // `old_name` for the call. A NULL inode makes it a dirent event on
+    // `old_dir` and, for FS_RENAME, on the moved dentry's parent.
+    unsafe {
+        b::fsnotify(
+            mask,
+            moved.0 as *const core::ffi::c_void,
+            b::fsnotify_data_type_FSNOTIFY_EVENT_DENTRY as i32,
+            old_dir.0,
+            &q,
+            core::ptr::null_mut(),
+            0,
+        )
+    };
 }
 
 /// Reports a directory-entry event (`CREATE`, `DELETE`, `MOVED_*`) on

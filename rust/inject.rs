@@ -11,7 +11,9 @@
 //! own echo), so nothing is reported twice.
 
 use crate::bindings as b;
-use crate::fuse::{notify_dirent, notify_uncached_child, rename_cookie, KillsbRead, Name};
+use crate::fuse::{
+    notify_dirent, notify_rename, notify_uncached_child, rename_cookie, InodeRef, KillsbRead, Name,
+};
 use crate::stats::{count, ConnStats};
 use crate::wire::{mask, Record};
 
@@ -93,9 +95,11 @@ fn rename(
     new: (u64, &[u8]),
 ) {
     let isdir = m & mask::ISDIR;
-    let object = if nodeid != 0 { k.ilookup(nodeid) } else { None };
-    let cookie = rename_cookie();
-    for ((parent, name), ev) in [(old, b::FS_MOVED_FROM), (new, b::FS_MOVED_TO)] {
+    let mut object = if nodeid != 0 { k.ilookup(nodeid) } else { None };
+    // Both sides first, invalidated, as a local rename changes both at
+    // once; a side the client does not know (parent 0) is left out.
+    let mut sides: [Option<(InodeRef, Name)>; 2] = [None, None];
+    for (slot, (parent, name)) in sides.iter_mut().zip([old, new]) {
         if parent == 0 {
             continue;
         }
@@ -104,8 +108,27 @@ fn rename(
             continue;
         };
         k.inval_entry(parent, &name);
-        notify_dirent(ev | isdir, &dir, &name, object.as_ref(), cookie);
-        count!(stats, injected);
+        *slot = Some((dir, name));
+    }
+    // fanotify's FAN_RENAME needs the moved dentry (for the new parent and
+    // name): look the new name up, only when a mark asks for it.
+    if let [Some((od, on)), Some((nd, nn))] = &sides {
+        if od.wants(b::FS_RENAME) || nd.wants(b::FS_RENAME) {
+            if let Some(moved) = nd.lookup_child(nn) {
+                notify_rename(b::FS_RENAME | isdir, &moved, od, on);
+                count!(stats, injected);
+                if object.is_none() && nodeid != 0 {
+                    object = k.ilookup(nodeid);
+                }
+            }
+        }
+    }
+    let cookie = rename_cookie();
+    for (side, ev) in sides.iter().zip([b::FS_MOVED_FROM, b::FS_MOVED_TO]) {
+        if let Some((dir, name)) = side {
+            notify_dirent(ev | isdir, dir, name, object.as_ref(), cookie);
+            count!(stats, injected);
+        }
     }
     if let Some(obj) = object {
         obj.notify(b::FS_MOVE_SELF | isdir, None, 0);

@@ -153,3 +153,11 @@ def first_difference(want, got):
         if a != b:
             return i
     return None if len(want) == len(got) else min(len(want), len(got))
+
+
+def show(want_title, want, got_title, got):
+    """Prints the oracle's stream and the mount's, one event a line."""
+    for title, events in ((want_title, want), (got_title, got)):
+        print(f"{title}:")
+        for e in events:
+            print("   ", e)

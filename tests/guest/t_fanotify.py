@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """fanotify on the mount: a group with FAN_REPORT_DFID_NAME and an inode
 mark on a directory of the mount reports remote changes as the same mark
-on the backing directory does: event types, ONDIR, and names.  The
+on the backing directory does: event types, ONDIR, and names; and a
+FAN_RENAME group gets one event per rename with the old and new names.  The
 directory file handles differ by nature (two filesystems); each event's
 handle must be the watched directory's own.
 
@@ -29,6 +30,7 @@ FAN_MARK_ADD = 0x1
 AT_FDCWD = -100
 FAN_ONDIR = 0x40000000
 FAN_EVENT_ON_CHILD = 0x08000000
+FAN_RENAME = 0x10000000
 MASK = (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO
         | IN_CREATE | IN_DELETE | FAN_ONDIR | FAN_EVENT_ON_CHILD)
 
@@ -37,11 +39,11 @@ libc.fanotify_mark.argtypes = [ctypes.c_int, ctypes.c_uint, ctypes.c_uint64, cty
 
 
 class Fanotify:
-    def __init__(self, path):
+    def __init__(self, path, mask):
         self.fd = libc.fanotify_init(FAN_CLASS_NOTIF | FAN_NONBLOCK | FAN_REPORT_DFID_NAME, os.O_RDONLY)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "fanotify_init")
-        if libc.fanotify_mark(self.fd, FAN_MARK_ADD, MASK, AT_FDCWD, os.fsencode(path)) < 0:
+        if libc.fanotify_mark(self.fd, FAN_MARK_ADD, mask, AT_FDCWD, os.fsencode(path)) < 0:
             raise OSError(ctypes.get_errno(), f"fanotify_mark {path}")
         self.dir_handle = handle_of(path)
 
@@ -60,11 +62,14 @@ class Fanotify:
                 name, same_dir = "", None
                 while info < off + ev_len:
                     itype, _pad, ilen = struct.unpack_from("BBH", buf, info)
-                    if itype == 2:  # FAN_EVENT_INFO_TYPE_DFID_NAME
+                    # DFID_NAME, OLD_DFID_NAME, NEW_DFID_NAME (FAN_RENAME).
+                    if itype in (2, 10, 12):
                         hbytes, htype = struct.unpack_from("Ii", buf, info + 12)
                         fh = buf[info + 20 : info + 20 + hbytes]
-                        same_dir = (htype, fh) == self.dir_handle
-                        name = buf[info + 20 + hbytes : info + ilen].split(b"\0")[0].decode()
+                        same = (htype, fh) == self.dir_handle
+                        same_dir = same if same_dir is None else same_dir and same
+                        n = buf[info + 20 + hbytes : info + ilen].split(b"\0")[0].decode()
+                        name += {2: "", 10: "old:", 12: " new:"}[itype] + n
                     info += ilen
                 out.append((mask, name, same_dir))
                 off += ev_len
@@ -106,20 +111,18 @@ OPS = [
 
 work, backing, mnt = tmpfs_work()
 with ServerMount(backing, mnt, out_path("server-fanotify.log")):
-    oracle, remote = Fanotify(backing), Fanotify(mnt)
+    oracle, remote = Fanotify(backing, MASK), Fanotify(mnt, MASK)
+    # A second group asks for FAN_RENAME: one event with both names.
+    oracle_r, remote_r = Fanotify(backing, FAN_RENAME | FAN_ONDIR), Fanotify(mnt, FAN_RENAME | FAN_ONDIR)
     want, got = [], []
     for op in OPS:
         subprocess.run(["sh", "-c", op], cwd=backing, check=True)
         time.sleep(0.5)
-        want += union(op, oracle.read())
-        got += union(op, remote.read())
-print("oracle (fanotify mark on the backing directory):")
-for e in want:
-    print("   ", e)
-print("mount:")
-for e in got:
-    print("   ", e)
-expect(len(want) >= len(OPS), f"the oracle saw {len(want)} events")
+        want += union(op, oracle.read()) + union(op, oracle_r.read())
+        got += union(op, remote.read()) + union(op, remote_r.read())
+show("oracle (fanotify mark on the backing directory)", want, "mount", got)
+expect(len(want) >= len(OPS) + 2, f"the oracle saw {len(want)} events")
+expect(sum(1 for e in want if e[2] & FAN_RENAME) == 2, "the oracle saw the two renames")
 expect(all(e[3] for e in want + got), "every event names the watched directory's handle")
 i = first_difference(want, got)
 if i is not None:

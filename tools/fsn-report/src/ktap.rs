@@ -16,6 +16,9 @@ pub enum Outcome {
     Fail,
     /// `ok ... # SKIP` (or `not ok ... # SKIP`)
     Skip,
+    /// `not ok ... # TODO`: a known, documented failure (TAP's TODO). An
+    /// `ok ... # TODO` is a pass.
+    Todo,
 }
 
 /// One leaf result.
@@ -51,13 +54,16 @@ fn parse_result(line: &str) -> Option<Line<'_>> {
         Some((n, d)) => (n.trim(), d.trim()),
         None => (rest.trim(), ""),
     };
-    let skip = directive
-        .get(..4)
-        .is_some_and(|d| d.eq_ignore_ascii_case("skip"));
-    let outcome = match (skip, failed) {
-        (true, _) => Outcome::Skip,
-        (false, true) => Outcome::Fail,
-        (false, false) => Outcome::Pass,
+    let word = |w: &str| {
+        directive
+            .get(..4)
+            .is_some_and(|d| d.eq_ignore_ascii_case(w))
+    };
+    let outcome = match (word("skip"), word("todo"), failed) {
+        (true, _, _) => Outcome::Skip,
+        (false, true, true) => Outcome::Todo,
+        (false, _, true) => Outcome::Fail,
+        (false, _, false) => Outcome::Pass,
     };
     Some(Line {
         indent,
@@ -229,6 +235,13 @@ ok 2 fuse_fsnotify_other
     #[test]
     fn flat_tap() {
         let r = parse("ok 1 a\nnot ok 2 b\nok 3 c # skip no fuse\nnoise ok 4\n");
+        assert_eq!(
+            parse("not ok 1 x # TODO known\nok 2 y # TODO fixed\n")
+                .iter()
+                .map(|t| t.outcome)
+                .collect::<Vec<_>>(),
+            [Outcome::Todo, Outcome::Pass]
+        );
         let o: Vec<_> = r.iter().map(|t| t.outcome).collect();
         assert_eq!(o, [Outcome::Pass, Outcome::Fail, Outcome::Skip]);
     }

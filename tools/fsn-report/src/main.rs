@@ -34,6 +34,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let (mut passed, mut failed, mut skipped) = (0usize, 0usize, 0usize);
+    let mut known = Vec::new();
     let mut problems = Vec::new();
 
     for path in &args.results {
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
                     match t.outcome {
                         Outcome::Pass => passed += 1,
                         Outcome::Skip => skipped += 1,
+                        Outcome::Todo => known.push(t.name),
                         Outcome::Fail => {
                             failed += 1;
                             problems.push(format!("FAIL {}", t.name));
@@ -100,6 +102,14 @@ fn main() -> ExitCode {
 
     for p in &problems {
         println!("{p}");
+    }
+    if !known.is_empty() {
+        // Not failures: documented limitations (TAP TODO), listed so that
+        // they stay visible.
+        println!("{} known limitations (not counted):", known.len());
+        for k in &known {
+            println!("    KNOWN {k}");
+        }
     }
     if skipped > 0 {
         println!("{passed} passed, {failed} failed, {skipped} skipped");
