@@ -4,7 +4,10 @@
 #
 #   make              build rust/fuse_fsnotify.ko against the cached kernel
 #   make test         set up, build everything, run every test in a guest
+#   make conformance  only the conformance suite, in one guest; writes
+#                     tests/results/conformance.md
 #   make demo         set up, build, boot a guest and show the module at work
+#   make bench        measure arming/removing many remote watches (BENCH_DIRS=N)
 #   make kernel       build (or reuse) the cached test kernel
 #   make setup        install what this machine lacks
 #   make check        rustfmt + clippy on the module, fmt/clippy on tools/,
@@ -22,7 +25,7 @@ KDIR ?= $(shell $(PWD)/scripts/kernel.sh kdir)
 KMAKE = $(MAKE) -C $(KDIR) M=$(PWD) $(FSN_KMAKE_ARGS)
 
 .PHONY: all modules setup kernel check checkpatch fmt clippy rust-analyzer tools \
-	test demo clean clean-cache
+	test conformance demo bench clean clean-cache
 
 all: modules
 
@@ -67,8 +70,15 @@ check: fmt clippy checkpatch
 test:
 	scripts/test.sh
 
+conformance: kernel
+	scripts/conformance.sh
+
 demo:
 	scripts/demo.sh
+
+# Arming/removal cost of many remote watches (tests/results/bench.md).
+bench:
+	scripts/bench.sh
 
 clean:
 	$(KMAKE) clean

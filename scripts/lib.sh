@@ -14,6 +14,7 @@ FSN_BINDGEN_VERSION=0.69.5
 FSN_VNG_VERSION=1.42
 FSN_CARGO_FUZZ_VERSION=0.13.1
 FSN_KERNEL_PKG=linux-source-6.12
+FSN_WATCHDOG_VERSION=6.0.0  # Python watchdog, for tests/conformance
 
 # Kernel build toolchain: clang/LLVM (KASAN + Rust needs LLVM=1 on 6.12),
 # Debian's rustc, bindgen from cargo install.
@@ -80,5 +81,8 @@ fsn_kdir() {
 # suite) live in a venv of Debian's python3, not in the system site-packages.
 FSN_VENV="$FSN_CACHE/venv"
 FSN_VNG="$FSN_VENV/bin/vng"
+# Node watchers of the conformance suite: `npm ci` of tests/conformance/node
+# into this directory (NODE_PATH=$FSN_NODE_DIR/node_modules).
+FSN_NODE_DIR="$FSN_CACHE/node"
 FSN_CARGO=${CARGO:-$HOME/.cargo/bin/cargo}
 [ -x "$FSN_CARGO" ] || FSN_CARGO=$(command -v cargo || echo cargo)

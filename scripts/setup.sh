@@ -66,6 +66,36 @@ if [ "$have_vng" != "$FSN_VNG_VERSION" ]; then
 		fsn_die "pip install virtme-ng==$FSN_VNG_VERSION failed"
 fi
 
+# The real watchers of the conformance suite (tests/conformance): Python
+# watchdog in the venv and chokidar with `npm ci` from the committed lock
+# file, both pinned.  The guest uses them read-only from the cache.
+have_wd=$("$FSN_VENV/bin/python3" -c 'import importlib.metadata as m; print(m.version("watchdog"))' 2>/dev/null || true)
+if [ "$have_wd" != "$FSN_WATCHDOG_VERSION" ]; then
+	[ $check_only = 1 ] && fsn_die "watchdog $FSN_WATCHDOG_VERSION missing in $FSN_VENV (run scripts/setup.sh)"
+	fsn_log "installing watchdog $FSN_WATCHDOG_VERSION (pip)"
+	"$FSN_VENV/bin/pip" install --quiet --disable-pip-version-check "watchdog==$FSN_WATCHDOG_VERSION" ||
+		fsn_die "pip install watchdog==$FSN_WATCHDOG_VERSION failed"
+fi
+if [ ! -x /usr/bin/node ] || [ ! -x /usr/bin/npm ]; then
+	[ $check_only = 1 ] && fsn_die "/usr/bin/node or /usr/bin/npm missing (Debian's nodejs, npm)"
+	fsn_log "installing Debian packages: nodejs npm"
+	apt-get update -qq || fsn_die "apt-get update failed"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null ||
+		fsn_die "apt-get install failed for: nodejs npm"
+fi
+node_src=$FSN_TOP/tests/conformance/node
+# installed.lock is written only after a successful `npm ci`.
+if ! cmp -s "$node_src/package-lock.json" "$FSN_NODE_DIR/installed.lock"; then
+	[ $check_only = 1 ] && fsn_die "chokidar missing in $FSN_NODE_DIR (run scripts/setup.sh)"
+	fsn_log "installing the Node watchers (npm ci) in $FSN_NODE_DIR"
+	mkdir -p "$FSN_NODE_DIR"
+	rm -f "$FSN_NODE_DIR/installed.lock"
+	cp "$node_src/package.json" "$node_src/package-lock.json" "$FSN_NODE_DIR/"
+	(cd "$FSN_NODE_DIR" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null) ||
+		fsn_die "npm ci in $FSN_NODE_DIR failed (chokidar, from $node_src)"
+	cp "$node_src/package-lock.json" "$FSN_NODE_DIR/installed.lock"
+fi
+
 # Version checks: each names the missing piece.
 rv=$("$FSN_RUSTC" --version 2>/dev/null) || fsn_die "$FSN_RUSTC missing: install Debian's rustc-web"
 case "$rv" in

@@ -1,0 +1,204 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Normalisation and comparison of event streams.
+
+What legitimately differs between a watch on the backing directory and the
+same watch on the mount, and is normalised away:
+
+* watch descriptors: each event names its watch by the watched path;
+* cookie values: a cookie is replaced by the positions of the events that
+  carry it (`dir[4]+sub[2]`), so the *pairing* of MOVED_FROM and MOVED_TO is
+  still compared, the number is not;
+* file handles and inode numbers: fanotify's directory handles become the
+  directory's path (or `new-dir#k` for a directory the workload made).
+
+Nothing else is: masks, names, order within a watch, the number of events,
+overflow events, lifecycle (DELETE_SELF, IGNORED) all count. Streams are
+compared per watch, in order: the order *across* watches is not part of
+inotify's contract for one object seen by two watches.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from watchers import FAN_NAMES, IN_NAMES, mask_str  # noqa: E402
+
+OVERFLOW_WATCH = "(queue)"
+
+
+def inotify_streams(events):
+    """{watch: [(mask, cookie label, name)]} from (watch, mask, cookie, name)."""
+    per, where = {}, {}
+    for w, mask, cookie, name in events:
+        lst = per.setdefault(w, [])
+        if cookie:
+            where.setdefault(cookie, []).append((w, len(lst)))
+        lst.append((mask, cookie, name))
+    out = {}
+    for w, lst in per.items():
+        out[w] = [
+            (mask_str(m, IN_NAMES), "+".join(f"{a}[{i}]" for a, i in sorted(where[c])) if c else "", n)
+            for m, c, n in lst
+        ]
+    return out
+
+
+def fanotify_streams(events):
+    """{"group": [(mask, records)]}, one stream (fanotify does not say which
+    mark matched), in fanotify's fully merged form: one entry per object
+    (its records, and whether it is a directory) in order of first
+    appearance, with the union of its event types.
+
+    fanotify merges an event into a queued one of the same object *and the
+    same pid*, for as long as the reader has not read it. On the mount, the
+    remote events are injected by the module's kernel worker, one pid for
+    all, so they merge across what were different processes on the host;
+    and how much merges depends on when the reader reads. Merging both
+    streams completely makes the comparison independent of both, and keeps
+    every object, every event type and the order in which the objects
+    first appear. (Documentation/conformance.rst, "fanotify merging".)"""
+    merged, order = {}, []
+    for g, mask, recs in events:
+        key = (g, recs, bool(mask & 0x40000000))
+        if key not in merged:
+            merged[key] = 0
+            order.append(key)
+        merged[key] |= mask
+    out = {}
+    for key in order:
+        out.setdefault(key[0], []).append((mask_str(merged[key], FAN_NAMES), key[1]))
+    return out
+
+
+READS = 0x001 | 0x010 | 0x020  # ACCESS, CLOSE_NOWRITE, OPEN (same bits in both APIs)
+
+
+def drop_reads(events):
+    """The raw events without the read-only types (inotify: one type per
+    event; fanotify: the bits are cleared, the event kept if any remain)."""
+    out = []
+    for e in events:
+        rest = e[1] & ~READS
+        if rest & 0xFFFF or rest & 0x10000000:
+            out.append((e[0], rest) + tuple(e[2:]))
+    return out
+
+
+def count(streams):
+    return sum(len(v) for v in streams.values())
+
+
+def has_overflow(streams):
+    return any(OVERFLOW_WATCH == w or any("Q_OVERFLOW" in e[0] for e in s) for w, s in streams.items())
+
+
+def first_difference(want, got):
+    """Index of the first difference of two lists, or None when equal."""
+    for i, (a, b) in enumerate(zip(want, got)):
+        if a != b:
+            return i
+    return None if len(want) == len(got) else min(len(want), len(got))
+
+
+def fmt(e):
+    if e is None:
+        return "-"
+    if len(e) == 3:
+        mask, cookie, name = e
+        return f"{mask} {name!r}" + (f" cookie={cookie}" if cookie else "")
+    mask, recs = e
+    return f"{mask} " + " ".join(f"{r[0]}:{r[1]}/{r[2]}" if len(r) == 3 else r[0] for r in recs)
+
+
+def compare_exact(want, got):
+    """Per watch, in order. Returns (None, None) when equal, else (text of
+    the first difference, {watch: index}) for the report."""
+    diffs = {}
+    first = None
+    for w in sorted(set(want) | set(got), key=str):
+        a, b = want.get(w, []), got.get(w, [])
+        i = first_difference(a, b)
+        if i is not None:
+            diffs[w] = i
+            if first is None:
+                ea = a[i] if i < len(a) else None
+                eb = b[i] if i < len(b) else None
+                first = f"{w}[{i}]: oracle {fmt(ea)} / mount {fmt(eb)}"
+    return first, diffs
+
+
+def side_by_side(want, got, diffs, context=40, limit=400):
+    """Both streams, watch by watch, in two columns; the first difference of
+    each watch is marked `>>`."""
+    lines = []
+    for w in sorted(set(want) | set(got), key=str):
+        a, b = want.get(w, []), got.get(w, [])
+        d = diffs.get(w)
+        lines.append(f"== watch {w}: oracle {len(a)} events, mount {len(b)} events"
+                     + ("" if d is None else f", first difference at {d}"))
+        n = max(len(a), len(b))
+        lo = 0 if d is None else max(0, d - context)
+        hi = min(n, lo + limit)
+        if lo:
+            lines.append(f"   ... {lo} equal events ...")
+        for i in range(lo, hi):
+            ea = fmt(a[i]) if i < len(a) else "-"
+            eb = fmt(b[i]) if i < len(b) else "-"
+            mark = ">>" if i == d else ("  " if ea == eb else " !")
+            lines.append(f"{mark} {i:5d} {ea:<60.60} | {eb}")
+        if hi < n:
+            lines.append(f"   ... {n - hi} more ...")
+    return "\n".join(lines) + "\n"
+
+
+def _is_subsequence(sub, seq):
+    it = iter(seq)
+    return all(any(x == y for y in it) for x in sub)
+
+
+def _merged(stream):
+    """fanotify's merged view: per (records) the union of the mask bits."""
+    out = {}
+    for mask, recs in stream:
+        out.setdefault(recs, set()).update(mask.split("|"))
+    return out
+
+
+def compare_lossy(ref, oracle, mount, kind):
+    """The rule for a burst beyond the queues (Documentation/conformance.rst):
+
+    `ref` is the same watch on the backing directory with a queue large
+    enough to hold everything: what happened. A stream is *honest* when it
+    is complete (equal to `ref`) or when it reports the overflow and what it
+    does report is part of `ref` (in order for inotify; fanotify merges
+    queued events by design, so for fanotify each object's event types must
+    be among those `ref` has). The mount passes when it is honest, and
+    complete whenever the oracle (the default-sized watch on the backing
+    directory) is complete: it may lose only where the backing watch would.
+    Returns None or the reason it fails."""
+    if has_overflow(ref):
+        return "the reference watch overflowed (raise its queue)"
+    for label, s in (("oracle", oracle), ("mount", mount)):
+        if not has_overflow(s):
+            if kind == "inotify":
+                first, _ = compare_exact(ref, s)
+            else:
+                a, b = _merged(ref.get("group", [])), _merged(s.get("group", []))
+                first = None if a == b else f"{len(a)} objects in the reference, {len(b)} here"
+            if first:
+                return f"{label} lost or changed events without an overflow event: {first}"
+            continue
+        for w, events in s.items():
+            if w == OVERFLOW_WATCH:
+                continue
+            real = [e for e in events if "Q_OVERFLOW" not in e[0]]
+            if kind == "inotify":
+                if not _is_subsequence(real, ref.get(w, [])):
+                    return f"{label} watch {w}: events not in the reference, or out of order"
+            else:
+                mref, mgot = _merged(ref.get(w, [])), _merged(real)
+                bad = [r for r, m in mgot.items() if not m <= mref.get(r, set())]
+                if bad:
+                    return f"{label}: {fmt(('', bad[0]))} not in the reference"
+    if not has_overflow(oracle) and has_overflow(mount):
+        return "the mount overflowed where the backing watch kept every event"
+    return None
