@@ -10,5 +10,8 @@
 #include <linux/debugfs.h>
 #include <linux/namei.h>
 #include <uapi/linux/magic.h>
+/* Flag macros bindgen cannot evaluate (BIT()), as the kernel crate does. */
+const unsigned long FSN_SB_ACTIVE = SB_ACTIVE;
+
 /* Private to fs/fuse; found through -I$(srctree)/fs/fuse (see Kbuild). */
 #include "fuse_i.h"

@@ -282,9 +282,12 @@ impl InodeRef {
     /// asks the server if it is not cached, and so instantiates the
     /// object), if the entry exists. Process context, may sleep.
     pub(crate) fn lookup_child(&self, name: &Name) -> Option<DentryRef> {
-        // SAFETY: we hold a reference on the inode; d_find_alias() returns
-        // a referenced dentry or NULL.
-        let dir = DentryRef(unsafe { b::d_find_alias(self.0) });
+        // Any alias: after a remote rename of an ancestor the directory's
+        // dentry may be unhashed (invalidated), and a lookup under it still
+        // reaches the server by nodeid.
+        // SAFETY: we hold a reference on the inode; d_find_any_alias()
+        // returns a referenced dentry or NULL.
+        let dir = DentryRef(unsafe { b::d_find_any_alias(self.0) });
         if dir.0.is_null() {
             return None;
         }

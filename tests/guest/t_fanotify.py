@@ -111,6 +111,7 @@ OPS = [
 
 work, backing, mnt = tmpfs_work()
 with ServerMount(backing, mnt, out_path("server-fanotify.log")):
+    conn_dir = f"/sys/kernel/debug/fuse_fsnotify/connections/{os.minor(os.stat(mnt).st_dev)}"
     oracle, remote = Fanotify(backing, MASK), Fanotify(mnt, MASK)
     # A second group asks for FAN_RENAME: one event with both names.
     oracle_r, remote_r = Fanotify(backing, FAN_RENAME | FAN_ONDIR), Fanotify(mnt, FAN_RENAME | FAN_ONDIR)
@@ -128,4 +129,8 @@ i = first_difference(want, got)
 if i is not None:
     print(f"first difference at {i}: want {want[i:i + 1]}, got {got[i:i + 1]}")
 expect(i is None, f"{len(got)} fanotify events, as on the backing directory")
+# Two groups' marks on one inode go away one after the other at unmount:
+# the first removal changes the mask, which must not bring the
+# connection back after the superblock's shutdown.
+expect(not os.path.exists(conn_dir), f"the connection is gone after unmount ({conn_dir})")
 subprocess.run(["umount", work], check=True)

@@ -4,6 +4,7 @@
 server (another handle keeps it open) reports DELETE_SELF + IGNORED only
 when the last handle closes, as a watch on the backing file does; and an
 unmount releases what is still in limbo."""
+import atexit
 import os
 import subprocess
 import sys
@@ -11,6 +12,17 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 from fsnlib import *  # noqa: E402,F403
 
+LIMBO_MAX = "/sys/module/fuse_fsnotify/parameters/limbo_max"
+
+
+def restore_limbo_max():
+    """Puts the default back even when a check failed (later tests rely on
+    it)."""
+    with open(LIMBO_MAX, "w") as f:
+        f.write("1024")
+
+
+atexit.register(restore_limbo_max)
 work, backing, mnt = tmpfs_work()
 for n in ("held", "kept", "e1", "e2"):
     with open(os.path.join(backing, n), "w") as f:
@@ -52,7 +64,9 @@ with server:
     w1.add(os.path.join(mnt, "e1"), IN_DELETE_SELF)
     w2.add(os.path.join(mnt, "e2"), IN_DELETE_SELF)
     os.unlink(os.path.join(mnt, "e1"))
-    expect(counter("limbo", mnt) == 1, "e1 in limbo")
+    expect(counter("limbo", mnt) == 1,
+           f"e1 in limbo (limbo {counter('limbo', mnt)}, entered {counter('limbo_entered', mnt)}, "
+           f"armed {counter('armed', mnt)}, arm_timeouts {counter('arm_timeouts')})")
     expect(w1.read(0.3) == [], "e1's watch lives on in limbo")
     os.unlink(os.path.join(mnt, "e2"))
     g1 = [e[1] for e in w1.read(1.0)]
