@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# `make bench [BENCH_DIRS=N]`: set up, build, boot a guest and measure what
+# `make bench [BENCH_DIRS=N] [BENCH_SEQUENTIAL=0]`: set up, build, boot a
+# guest and measure what
 # arming and removing N remote watches costs (tests/bench/arm.sh; default
 # N = 100000).  Writes the table to tests/results/bench.md.  A benchmark,
 # not a test: under QEMU TCG with a debug (KASAN, lockdep) kernel the
@@ -18,7 +19,7 @@ make -s modules KDIR="$(fsn_kdir)"
 (cd tools && "$FSN_CARGO" build --locked --release -q -p fsn-server -p fsn-bench)
 out=$(mktemp -d /tmp/fsn-bench.XXXXXX)
 scripts/vm.sh --quiet --out "$out" --timeout "${BENCH_TIMEOUT:-7200}" -- \
-	bash -c "tests/bench/arm.sh $out rust/fuse_fsnotify.ko $n >$out/bench.rows"
+	bash -c "SEQUENTIAL=${BENCH_SEQUENTIAL:-1} tests/bench/arm.sh $out rust/fuse_fsnotify.ko $n >$out/bench.rows"
 mkdir -p tests/results
 {
 	echo "# Arming and removing $n remote watches"
