@@ -283,13 +283,25 @@ impl InodeRef {
     /// object), if the entry exists. Process context, may sleep.
     pub(crate) fn lookup_child(&self, name: &Name) -> Option<DentryRef> {
         // Any alias: after a remote rename of an ancestor the directory's
-        // dentry may be unhashed (invalidated), and a lookup under it still
-        // reaches the server by nodeid.
+        // dentry may be unhashed (invalidated), or gone, and then a
+        // disconnected one, as for NFS file handles. A lookup under either
+        // reaches the server by nodeid, and the moved dentry's parent is
+        // this directory, which is what FAN_RENAME reports.
         // SAFETY: we hold a reference on the inode; d_find_any_alias()
         // returns a referenced dentry or NULL.
-        let dir = DentryRef(unsafe { b::d_find_any_alias(self.0) });
+        let mut dir = DentryRef(unsafe { b::d_find_any_alias(self.0) });
         if dir.0.is_null() {
-            return None;
+            // SAFETY: we hold a reference, so ihold() may take another;
+            // d_obtain_alias() takes that one over (or drops it on error)
+            // and returns a referenced dentry or an error pointer.
+            let d = unsafe {
+                b::ihold(self.0);
+                b::d_obtain_alias(self.0)
+            };
+            if is_err(d) {
+                return None;
+            }
+            dir = DentryRef(d);
         }
         // SAFETY: `dir` is a referenced dentry of this directory; the name
         // is valid for the call (a checked name: no '/', not '.' or '..');
@@ -303,8 +315,7 @@ impl InodeRef {
                 name.len as i32,
             )
         };
-        // An error pointer is the last page of the address space.
-        ((d as usize) < (-(b::MAX_ERRNO as isize)) as usize).then_some(DentryRef(d))
+        (!is_err(d)).then_some(DentryRef(d))
     }
 
     /// Queues an overflow event to every group watching this inode.
@@ -319,6 +330,12 @@ impl Drop for InodeRef {
         // SAFETY: the reference was taken by fuse_ilookup().
         unsafe { b::iput(self.0) };
     }
+}
+
+/// Whether `p` is an error pointer (`IS_ERR()`): the last page of the
+/// address space.
+fn is_err<T>(p: *mut T) -> bool {
+    (p as usize) >= (-(b::MAX_ERRNO as isize)) as usize
 }
 
 /// A dentry reference (NULL allowed), dropped with `dput()`.

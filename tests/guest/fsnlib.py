@@ -161,3 +161,15 @@ def show(want_title, want, got_title, got):
         print(f"{title}:")
         for e in events:
             print("   ", e)
+
+
+def expect_same_per_watch(want, got, what):
+    """One check per watch: its events on the mount equal the oracle's, in
+    order (the order across watches is not compared)."""
+    want_w, got_w = per_watch(want), per_watch(got)
+    for w in sorted(set(want_w) | set(got_w), key=str):
+        a, b = want_w.get(w, []), got_w.get(w, [])
+        i = first_difference(a, b)
+        if i is not None:
+            print(f"watch {w}: first difference at {i}: want {a[i:i + 1]}, got {b[i:i + 1]}")
+        expect(i is None, f"watch {w}: {len(b)} events, {what}")

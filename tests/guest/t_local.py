@@ -67,13 +67,7 @@ expect(len(want) >= 50, f"the oracle saw {len(want)} events")
 # Per watch, in order: across watches the order may differ (the DELETE_SELF
 # of an unlinked watched file comes when the server confirms the remote
 # object is gone, after the parent's DELETE; see Documentation/design.rst).
-want_w, got_w = per_watch(want), per_watch(got)
-for w in sorted(set(want_w) | set(got_w), key=str):
-    a, b = want_w.get(w, []), got_w.get(w, [])
-    i = first_difference(a, b)
-    if i is not None:
-        print(f"watch {w}: first difference at {i}: want {a[i:i + 1]}, got {b[i:i + 1]}")
-    expect(i is None, f"watch {w}: {len(b)} local events reported once, as on a local filesystem")
+expect_same_per_watch(want, got, "reported once, as on a local filesystem")
 
 # The server reports the death of what the guest unlinks (for limbo), and
 # that report may overtake the reply to the guest's UNLINK: it must not
