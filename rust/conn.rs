@@ -281,32 +281,35 @@ impl Conn {
         true
     }
 
-    /// Delivers the held-back remote deaths whose grace period is over
-    /// (all of them with `all`). Work item.
-    fn deliver_early_deaths(&self, all: bool) {
+    /// Delivers the held-back remote deaths whose grace period is over.
+    /// Work item.
+    fn deliver_early_deaths(&self) {
         let now = crate::ratelimit::now_ms();
         let mut due = KVec::new();
         {
-            let mut st = self.state.lock();
-            let ids: KVec<u64> = {
-                let mut v = KVec::new();
-                for (id, (deadline, _)) in st.early_deaths.iter() {
-                    if (all || *deadline <= now) && v.push(*id, flags::GFP_ATOMIC).is_err() {
-                        break;
-                    }
+            let mut guard = self.state.lock();
+            let State {
+                early_deaths,
+                nearly,
+                ..
+            } = &mut *guard;
+            let mut cursor = early_deaths.cursor_front();
+            while let Some(c) = cursor {
+                let (id, (deadline, m)) = (*c.current().0, *c.current().1);
+                if deadline > now {
+                    cursor = c.move_next();
+                    continue;
                 }
-                v
-            };
-            for id in ids.iter() {
-                if let Some((_, m)) = st.early_deaths.remove(id) {
-                    st.nearly -= 1;
-                    if due.push((*id, m), flags::GFP_ATOMIC).is_err() {
-                        STATS.alloc_failures.fetch_add(1, Relaxed);
-                    }
+                if due.push((id, m), flags::GFP_ATOMIC).is_err() {
+                    // Stays held back until the next run.
+                    STATS.alloc_failures.fetch_add(1, Relaxed);
+                    break;
                 }
+                cursor = c.remove_current().0;
+                *nearly -= 1;
             }
         }
-        if due.is_empty() || all {
+        if due.is_empty() {
             return;
         }
         // SAFETY: `fc` is pinned by our reference (see `new`).
@@ -384,12 +387,18 @@ impl Conn {
         if self.state.lock().dead {
             // The connection ended (aborted, server gone): nothing will
             // report these objects dead any more.
-            self.deliver_early_deaths(true);
+            // Nothing reports those objects any more either; their inodes,
+            // if any, die with the superblock.
+            {
+                let mut st = self.state.lock();
+                st.early_deaths = RBTree::new();
+                st.nearly = 0;
+            }
             return self.release_limbo(true);
         }
         self.create_debugfs();
         self.release_limbo(false);
-        self.deliver_early_deaths(false);
+        self.deliver_early_deaths();
         let backlog = self.state.lock().backlog.take();
         if let Some((buf, len)) = backlog {
             self.deliver(buf.get(..len).unwrap_or(&[]));
@@ -679,26 +688,22 @@ impl Conn {
         for rec in batch {
             match rec {
                 Ok(r) => {
-                    if let wire::Record::Event {
-                        mask: m,
-                        nodeid,
-                        name: [],
-                        ..
-                    } = r
-                    {
-                        if m & wire::mask::DELETE_SELF != 0 && self.defer_death(&killsb, nodeid, m)
-                        {
+                    // A death (the decoder only accepts DELETE_SELF without
+                    // a name).
+                    let death = match r {
+                        wire::Record::Event {
+                            mask: m, nodeid, ..
+                        } if m & wire::mask::DELETE_SELF != 0 => Some((nodeid, m)),
+                        _ => None,
+                    };
+                    if let Some((nodeid, m)) = death {
+                        if self.defer_death(&killsb, nodeid, m) {
                             continue;
                         }
                     }
                     crate::inject::deliver(&killsb, &r, &self.stats);
-                    if let wire::Record::Event {
-                        mask: m, nodeid, ..
-                    } = r
-                    {
-                        if m & wire::mask::DELETE_SELF != 0 {
-                            self.limbo_forget(nodeid);
-                        }
+                    if let Some((nodeid, _)) = death {
+                        self.limbo_forget(nodeid);
                     }
                 }
                 Err(e) => {

@@ -282,27 +282,23 @@ impl InodeRef {
     /// asks the server if it is not cached, and so instantiates the
     /// object), if the entry exists. Process context, may sleep.
     pub(crate) fn lookup_child(&self, name: &Name) -> Option<DentryRef> {
-        // Any alias: after a remote rename of an ancestor the directory's
-        // dentry may be unhashed (invalidated), or gone, and then a
-        // disconnected one, as for NFS file handles. A lookup under either
-        // reaches the server by nodeid, and the moved dentry's parent is
-        // this directory, which is what FAN_RENAME reports.
-        // SAFETY: we hold a reference on the inode; d_find_any_alias()
-        // returns a referenced dentry or NULL.
-        let mut dir = DentryRef(unsafe { b::d_find_any_alias(self.0) });
-        if dir.0.is_null() {
-            // SAFETY: we hold a reference, so ihold() may take another;
-            // d_obtain_alias() takes that one over (or drops it on error)
-            // and returns a referenced dentry or an error pointer.
-            let d = unsafe {
-                b::ihold(self.0);
-                b::d_obtain_alias(self.0)
-            };
-            if is_err(d) {
-                return None;
-            }
-            dir = DentryRef(d);
+        // Any alias, even an unhashed one (after a remote rename of an
+        // ancestor the invalidation may have dropped the directory's
+        // dentry), else a new disconnected one, as for NFS file handles:
+        // d_obtain_alias() does both. A lookup under it reaches the server
+        // by nodeid, and the moved dentry's parent is this directory,
+        // which is what FAN_RENAME reports.
+        // SAFETY: we hold a reference, so ihold() may take another;
+        // d_obtain_alias() takes that one over (or drops it) and returns a
+        // referenced dentry or an error pointer.
+        let d = unsafe {
+            b::ihold(self.0);
+            b::d_obtain_alias(self.0)
+        };
+        if is_err(d) {
+            return None;
         }
+        let dir = DentryRef(d);
         // SAFETY: `dir` is a referenced dentry of this directory; the name
         // is valid for the call (a checked name: no '/', not '.' or '..');
         // the lookup takes the directory's lock itself. The result is a

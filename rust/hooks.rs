@@ -65,12 +65,7 @@ unsafe extern "C" fn mask_changed(inode: *mut b::inode, mask: u32) {
         wire
     );
     let Some(reg) = Registry::get() else { return };
-    // SAFETY: `sb` is the live superblock of a referenced inode.
-    let active = unsafe { (*sb).s_flags } & b::FSN_SB_ACTIVE != 0;
-    let conn = if wire == 0 || !active {
-        // An unmount clears SB_ACTIVE before sb_delete; marks destroyed
-        // after it (one group after another) still change masks, which
-        // must not create a connection that sb_delete will never remove.
+    let conn = if wire == 0 {
         reg.lookup(sb)
     } else {
         // SAFETY: `sb` is a live FUSE superblock (it has a marked inode).

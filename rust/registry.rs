@@ -81,7 +81,12 @@ impl Registry {
         self.conns.lock().conns.get(&(sb as usize)).cloned()
     }
 
-    /// The connection of `sb`, created if needed (atomic context).
+    /// The connection of `sb`, created if needed while `sb` is active
+    /// (atomic context).
+    ///
+    /// Unmount clears `SB_ACTIVE` before `sb_delete`; marks destroyed
+    /// after it (one group after another) still change masks, and must not
+    /// create a connection that `sb_delete` will never remove.
     pub(crate) fn lookup_or_create(
         &self,
         sb: *mut b::super_block,
@@ -89,6 +94,11 @@ impl Registry {
     ) -> Option<Arc<Conn>> {
         if let Some(c) = self.lookup(sb) {
             return Some(c);
+        }
+        // SAFETY: `sb` is live: the caller is its mask_changed hook, for an
+        // inode of it that has marks.
+        if unsafe { (*sb).s_flags } & b::FSN_SB_ACTIVE == 0 {
+            return None;
         }
         // SAFETY: `fm` is the live mount of `sb`, which has a marked inode
         // (the caller is its mask_changed hook), so sb_delete will run and

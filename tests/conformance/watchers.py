@@ -100,19 +100,9 @@ class InotifyWatch:
 
     def drain(self):
         """Read what is queued now (non-blocking); returns the count."""
-        n = 0
-        while True:
-            try:
-                buf = os.read(self.fd, 1 << 16)
-            except BlockingIOError:
-                return n
-            off = 0
-            while off < len(buf):
-                wd, mask, cookie, length = struct.unpack_from("iIII", buf, off)
-                name = buf[off + 16 : off + 16 + length].rstrip(b"\0").decode(errors="replace")
-                self.events.append((self.names.get(wd, f"wd{wd}"), mask, cookie, name))
-                off += 16 + length
-                n += 1
+        events = self.ino.read_now()
+        self.events += [(self.names.get(wd, f"wd{wd}"), m, c, n) for wd, m, c, n in events]
+        return len(events)
 
     def close(self):
         self.ino.close()

@@ -53,14 +53,23 @@ class Inotify:
         """Events (wd, mask, cookie, name) until none arrive for `timeout`."""
         out = []
         while select.select([self.fd], [], [], timeout)[0]:
-            buf = os.read(self.fd, 65536)
+            out += self.read_now()
+        return out
+
+    def read_now(self):
+        """The events queued now (wd, mask, cookie, name), without waiting."""
+        out = []
+        while True:
+            try:
+                buf = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return out
             off = 0
             while off < len(buf):
                 wd, mask, cookie, length = _EVENT.unpack_from(buf, off)
-                name = buf[off + 16 : off + 16 + length].rstrip(b"\0").decode()
+                name = buf[off + 16 : off + 16 + length].rstrip(b"\0").decode(errors="replace")
                 out.append((wd, mask, cookie, name))
                 off += 16 + length
-        return out
 
     def close(self):
         os.close(self.fd)
