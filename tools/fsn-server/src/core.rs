@@ -5,7 +5,7 @@
 //! fanotify events into queued records. The FUSE session only moves bytes
 //! in and out; the tests drive this API directly.
 //!
-//! Lock order: `watches` before `translator`; the queue's own lock is a leaf.
+//! Lock order: `watches`, `translator`, `held`; the queue's own lock is a leaf.
 //! A poll blocks on the queue only, never while holding `watches`.
 
 use crate::fanotify::{handle_of, open_by_handle, Fanotify, FileHandle};
@@ -62,6 +62,8 @@ pub struct Core {
     queue: EventQueue,
     watches: Mutex<Watches>,
     translator: Mutex<Translator>,
+    /// Deaths held until the events queued before them are read.
+    held: Mutex<Held>,
     fan: Fanotify,
     resolver: Box<dyn Resolver + Send + Sync>,
     /// The backing directory, `O_PATH`: the mount fd for `open_by_handle`.
@@ -69,6 +71,14 @@ pub struct Core {
     limits: Limits,
     /// Counters.
     pub stats: Stats,
+}
+
+/// Deaths held back by [`Core::pump`]: `(due, record, nodeid)`, due once
+/// `read` (bytes read from the fanotify group so far) reaches `due`.
+#[derive(Default)]
+struct Held {
+    read: u64,
+    deaths: Vec<(u64, OwnedRecord, u64)>,
 }
 
 fn errno(e: WireError) -> i32 {
@@ -94,6 +104,7 @@ impl Core {
             queue: EventQueue::new(limits.queue),
             watches: Mutex::new(Watches::new(limits.watches, fsid)),
             translator: Mutex::new(Translator::new(own_pid)),
+            held: Mutex::new(Held::default()),
             fan,
             resolver,
             root: root_fd,
@@ -197,40 +208,80 @@ impl Core {
         }
     }
 
-    /// Reads all pending fanotify events and queues their records.
+    /// Reads all pending fanotify events and queues their records. Returns
+    /// the number of events read.
+    ///
+    /// Reads once, or while deaths are held ([`Action::DiedLater`]) until
+    /// they are due or the queue is empty, so that a held death never
+    /// waits for the next event to wake the caller.
     pub fn pump(&self, buf: &mut [u8]) -> io::Result<usize> {
-        let events = match self.fan.read_events(buf) {
-            Ok(ev) => ev,
-            Err(e) if e.kind() == io::ErrorKind::InvalidData => {
-                // Unparsable events are lost events.
-                tracing::warn!(%e, "unparsable fanotify events, treating as overflow");
-                self.overflow();
-                return Ok(0);
-            }
-            Err(e) => return Err(e),
-        };
-        let n = events.len();
-        let mut overflow = false;
-        {
-            let mut w = self.watches();
-            let mut t = self.translator.lock().unwrap_or_else(|e| e.into_inner());
-            for ev in &events {
-                self.stats.events.fetch_add(1, Ordering::Relaxed);
-                for action in t.translate(ev, &w, self) {
-                    match action {
-                        Action::Send(r) => self.send(r),
-                        Action::Died(n) => {
-                            w.forget(n);
+        let mut total = 0;
+        loop {
+            let (bytes, events) = match self.fan.read_events(buf) {
+                Ok(r) => r,
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    // Unparsable events are lost events.
+                    tracing::warn!(%e, "unparsable fanotify events, treating as overflow");
+                    self.overflow();
+                    return Ok(total);
+                }
+                Err(e) => return Err(e),
+            };
+            total += events.len();
+            let mut overflow = false;
+            let more;
+            {
+                let mut w = self.watches();
+                let mut t = self.translator.lock().unwrap_or_else(|e| e.into_inner());
+                let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+                held.read += bytes as u64;
+                for ev in &events {
+                    self.stats.events.fetch_add(1, Ordering::Relaxed);
+                    for action in t.translate(ev, &w, self) {
+                        match action {
+                            Action::Send(r) => self.send(r),
+                            Action::Died(n) => {
+                                w.forget(n);
+                            }
+                            Action::DiedLater(r, n) => {
+                                // Everything queued now is older than the
+                                // death (it was merged before this read).
+                                let queued = self.fan.pending_bytes().unwrap_or(0);
+                                let due = held.read + queued;
+                                held.deaths.push((due, r, n));
+                            }
+                            Action::Overflow => overflow = true,
                         }
-                        Action::Overflow => overflow = true,
                     }
                 }
+                let upto = if events.is_empty() || overflow {
+                    u64::MAX
+                } else {
+                    held.read
+                };
+                self.release_deaths(&mut w, &mut held, upto);
+                more = !events.is_empty() && !held.deaths.is_empty();
+            }
+            if overflow {
+                self.overflow();
+            }
+            if !more {
+                return Ok(total);
             }
         }
-        if overflow {
-            self.overflow();
+    }
+
+    /// Sends the held deaths due by `upto` bytes read, and forgets their
+    /// watches (unless the client removed the mark meanwhile).
+    fn release_deaths(&self, w: &mut Watches, held: &mut Held, upto: u64) {
+        let (due, keep): (Vec<_>, Vec<_>) = held.deaths.drain(..).partition(|d| d.0 <= upto);
+        held.deaths = keep;
+        for (_, r, n) in due {
+            if w.get(n).is_some() {
+                self.send(r);
+                w.forget(n);
+            }
         }
-        Ok(n)
     }
 
     fn send(&self, r: OwnedRecord) {
@@ -285,9 +336,17 @@ impl Names for Core {
             std::os::fd::AsRawFd::as_raw_fd(&fd)
         ))
         .ok()?;
-        let name = path.file_name()?.as_bytes().to_vec();
+        let mut name = path.file_name()?.as_bytes();
+        // A directory removed since the event: the kernel's path of it ends
+        // in " (deleted)"; the event happened under its last name.
+        let gone = std::fs::File::from(fd)
+            .metadata()
+            .is_ok_and(|m| std::os::unix::fs::MetadataExt::nlink(&m) == 0);
+        if gone {
+            name = name.strip_suffix(b" (deleted)").unwrap_or(name);
+        }
         let parent = handle_of(path.parent()?).ok()?;
-        Some((parent, name))
+        Some((parent, name.to_vec()))
     }
 }
 
@@ -593,6 +652,55 @@ mod tests {
         // (d_delete() before fsnotify_delete()), then the entry's removal;
         // by then the watch is gone, so the entry has no nodeid.
         assert_eq!(recs, ["DELETE_SELF|ISDIR 11 0 ", "DELETE|ISDIR 0 10 d"]);
+    }
+
+    #[test]
+    fn merged_death_waits_for_the_entries_queued_before_it() {
+        let mut f = Fixture::new(Limits::default());
+        std::fs::create_dir(f.path("d")).unwrap();
+        for n in ["a", "b"] {
+            std::fs::write(f.path(&format!("d/{n}")), b"").unwrap();
+        }
+        f.node(10, "");
+        f.node(11, "d");
+        let reads = mask::OPEN | mask::ACCESS | mask::CLOSE_NOWRITE;
+        for r in f.mark(0, &[(10, DIR | reads), (11, DIR | reads)]).unwrap() {
+            assert_eq!(r.error, 0);
+        }
+        // One process opens d, reads it, unlinks its entries and removes
+        // it: the host merges d's DELETE_SELF into its OPEN, queued before
+        // the DELETEs.
+        f.remote("rm -rf d");
+        let (_, recs) = f.poll();
+        let of_d: Vec<_> = recs
+            .iter()
+            .filter(|r| r.contains(" 11 ") && !r.starts_with("OPEN") && !r.contains("ACCESS"))
+            .filter(|r| !r.starts_with("CLOSE_NOWRITE"))
+            .cloned()
+            .collect();
+        let mut deletes: Vec<_> = of_d.iter().filter(|r| r.starts_with("DELETE ")).collect();
+        deletes.sort();
+        assert_eq!(deletes, ["DELETE 0 11 a", "DELETE 0 11 b"], "{recs:?}");
+        assert_eq!(
+            of_d.last().map(String::as_str),
+            Some("DELETE_SELF|ISDIR 11 0 "),
+            "{recs:?}"
+        );
+        assert!(f.core.watches().get(11).is_none());
+    }
+
+    #[test]
+    fn names_of_a_removed_directory_have_no_deleted_suffix() {
+        let f = Fixture::new(Limits::default());
+        std::fs::create_dir(f.path("gone")).unwrap();
+        let h = handle_of(&f.path("gone")).unwrap();
+        // Held open, the removed directory's inode stays and its handle
+        // still opens, as for an event read after the removal.
+        let keep = std::fs::File::open(f.path("gone")).unwrap();
+        std::fs::remove_dir(f.path("gone")).unwrap();
+        let (_, name) = f.core.parent_of(&h).expect("handle of a held directory");
+        assert_eq!(name, b"gone");
+        drop(keep);
     }
 
     #[test]

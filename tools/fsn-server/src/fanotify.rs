@@ -360,13 +360,14 @@ impl Fanotify {
 
     /// Non-blocking read of all currently queued events into `buf` (e.g.
     /// 64 KiB; the kernel fails with `EINVAL` if not even one event fits).
-    /// Returns the parsed events, or an empty `Vec` if none are queued.
+    /// Returns the number of bytes read and the parsed events, or `(0, [])`
+    /// if none are queued.
     ///
     /// Any event that carries a real fd (never expected in FID mode) has it
     /// closed. If the buffer does not parse (a kernel ABI the parser does not
     /// understand), the whole read fails with `InvalidData`; the events in it
     /// are lost, so treat it like `FAN_Q_OVERFLOW`.
-    pub fn read_events(&self, buf: &mut [u8]) -> io::Result<Vec<Event>> {
+    pub fn read_events(&self, buf: &mut [u8]) -> io::Result<(usize, Vec<Event>)> {
         let n = loop {
             // SAFETY: the group fd is open and `buf` is valid for writes of
             // `buf.len()` bytes for the duration of the call.
@@ -383,7 +384,7 @@ impl Fanotify {
             let err = io::Error::last_os_error();
             match err.kind() {
                 io::ErrorKind::Interrupted => continue,
-                io::ErrorKind::WouldBlock => return Ok(Vec::new()),
+                io::ErrorKind::WouldBlock => return Ok((0, Vec::new())),
                 _ => return Err(err),
             }
         };
@@ -404,12 +405,27 @@ impl Fanotify {
             }
         }
         match error {
-            None => Ok(events),
+            None => Ok((n, events)),
             Some(e) => Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("malformed fanotify event buffer: {e}"),
             )),
         }
+    }
+}
+
+impl Fanotify {
+    /// Bytes of events queued in the group and not read yet (`FIONREAD`):
+    /// everything that happened up to now, in the format `read()` returns.
+    pub fn pending_bytes(&self) -> io::Result<u64> {
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int through the pointer, which is
+        // valid for the call.
+        let r = unsafe { libc::ioctl(self.fd.as_raw_fd(), libc::FIONREAD, &mut n) };
+        if r < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 
@@ -1045,7 +1061,7 @@ mod tests {
         let mut buf = vec![0u8; 65536];
         let mut out = Vec::new();
         for _ in 0..50 {
-            let evs = fan.read_events(&mut buf).unwrap();
+            let (_, evs) = fan.read_events(&mut buf).unwrap();
             if evs.is_empty() {
                 if !out.is_empty() {
                     break;
@@ -1359,7 +1375,7 @@ mod tests {
         let mut buf = vec![0u8; 65536];
         let mut all = Vec::new();
         loop {
-            let evs = fan.read_events(&mut buf).unwrap();
+            let (_, evs) = fan.read_events(&mut buf).unwrap();
             if evs.is_empty() {
                 break;
             }

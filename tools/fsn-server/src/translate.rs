@@ -21,6 +21,15 @@
 //!   several types; they are split in the order they happen in practice
 //!   (create, open, access, modify, attrib, close, rename, delete, move self,
 //!   delete self).
+//! - A merged event sits at the queue position of its *first* part. When
+//!   that part is older than events of the object's children (`rm -rf`
+//!   opens a directory, deletes its entries, then removes it: the
+//!   `DELETE_SELF` merges into the `OPEN` queued before the `DELETE`s),
+//!   acting on the death at once would forget the watch before the
+//!   children's events are read, and lose them. A merged `DELETE_SELF` is
+//!   therefore held ([`Action::DiedLater`]) until every event queued before
+//!   it has been read: the caller notes how many bytes the fanotify queue
+//!   held when it read the merged event, all of them older than the death.
 
 use crate::fanotify::{Event, FileHandle};
 use crate::record::OwnedRecord;
@@ -41,6 +50,11 @@ pub enum Action {
     Send(OwnedRecord),
     /// This watched object died: forget its watch (after sending).
     Died(u64),
+    /// This watched object died, but its `DELETE_SELF` came merged into an
+    /// earlier queued event of the object: send the record and forget the
+    /// watch only once the events queued before the death have been read
+    /// (see [`Translator::translate`]).
+    DiedLater(OwnedRecord, u64),
     /// The fanotify queue overflowed: flag it and re-check all watches.
     Overflow,
 }
@@ -62,6 +76,17 @@ const ORDER: [u64; 12] = [
     // that they are ignored if they ever appear.
     libc::FAN_MOVED_FROM | libc::FAN_MOVED_TO,
 ];
+
+/// The event types of [`ORDER`]: a mask with more than one was merged.
+const MERGEABLE: u64 = {
+    let mut m = 0;
+    let mut i = 0;
+    while i < ORDER.len() {
+        m |= ORDER[i];
+        i += 1;
+    }
+    m
+};
 
 /// Per-client translation state.
 pub struct Translator {
@@ -124,10 +149,15 @@ impl Translator {
             match bit {
                 libc::FAN_DELETE_SELF => {
                     if let Some((n, _)) = obj {
-                        if let Ok(r) = OwnedRecord::event(mask::DELETE_SELF | isdir, n, 0, b"") {
+                        let Ok(r) = OwnedRecord::event(mask::DELETE_SELF | isdir, n, 0, b"") else {
+                            continue;
+                        };
+                        if ev.mask & MERGEABLE & !libc::FAN_DELETE_SELF != 0 {
+                            out.push(Action::DiedLater(r, n));
+                        } else {
                             out.push(Action::Send(r));
+                            out.push(Action::Died(n));
                         }
-                        out.push(Action::Died(n));
                     }
                 }
                 libc::FAN_MOVE_SELF => {
