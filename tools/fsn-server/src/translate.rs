@@ -439,10 +439,11 @@ mod tests {
         let got = t.translate(&e, &table(), &NoNames);
         assert_eq!(
             got,
-            [
-                Action::Send(OwnedRecord::event(mask::DELETE_SELF, 20, 0, b"").unwrap()),
-                Action::Died(20)
-            ]
+            // Merged with the ATTRIB: held until older events are read.
+            [Action::DiedLater(
+                OwnedRecord::event(mask::DELETE_SELF, 20, 0, b"").unwrap(),
+                20
+            )]
         );
         assert_eq!(t.echoes, 1);
     }
