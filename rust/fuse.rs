@@ -337,6 +337,21 @@ fn is_err<T>(p: *mut T) -> bool {
 /// A dentry reference (NULL allowed), dropped with `dput()`.
 pub(crate) struct DentryRef(*mut b::dentry);
 
+impl DentryRef {
+    /// The dentry's inode, referenced, if it is positive.
+    pub(crate) fn inode(&self) -> Option<InodeRef> {
+        if self.0.is_null() {
+            return None;
+        }
+        // SAFETY: a referenced dentry; `d_inode` of a positive dentry we
+        // hold a reference on stays valid (and referenced by the dentry)
+        // until dput(), so ihold() may take another reference.
+        let inode = unsafe { (*self.0).d_inode };
+        // SAFETY: see above; NULL (a negative dentry) is not held.
+        (!inode.is_null()).then(|| unsafe { InodeRef::hold(inode) })
+    }
+}
+
 impl Drop for DentryRef {
     fn drop(&mut self) {
         // SAFETY: a referenced dentry or NULL, which dput() ignores.

@@ -76,6 +76,21 @@ fn event(k: &KillsbRead, stats: &ConnStats, m: u32, nodeid: u64, parent: u64, na
         k.inval_entry(parent, &name);
         notify_dirent(m, &dir, &name, object.as_ref(), 0);
     } else {
+        // fanotify reports the object itself (its fd, its FID, and for a
+        // directory its FID as the event's directory): an uncached child
+        // is looked up when a fanotify mark may want it. Only fanotify
+        // puts FS_ISDIR (FAN_ONDIR) in a mark's mask; inotify needs only
+        // the directory and the name, and is spared the lookup.
+        let object = match object {
+            None if dir.wants(b::FS_ISDIR) => {
+                let found = dir.lookup_child(&name).and_then(|d| d.inode());
+                if found.is_some() {
+                    count!(stats, child_lookups);
+                }
+                found
+            }
+            o => o,
+        };
         match &object {
             // Reported to the directory (with the name) and the object.
             Some(obj) => obj.notify(m, Some((&dir, &name)), 0),

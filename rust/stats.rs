@@ -74,6 +74,8 @@ counters! {
         injected = "events_injected",
         /// Events for objects with no cached inode or a bad name.
         dropped = "events_dropped",
+        /// Uncached children looked up for a fanotify mark.
+        child_lookups = "child_lookups",
         /// Overflows reported to local watchers.
         overflows = "overflows",
         /// Resyncs started after lost events.
@@ -100,6 +102,7 @@ counters! {
         batches = "batches",
         injected = "events_injected",
         dropped = "events_dropped",
+        child_lookups = "child_lookups",
         overflows = "overflows",
         resyncs = "resyncs",
         limbo_entered = "limbo_entered",

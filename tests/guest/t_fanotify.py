@@ -46,10 +46,12 @@ class Fanotify:
         if libc.fanotify_mark(self.fd, FAN_MARK_ADD, mask, AT_FDCWD, os.fsencode(path)) < 0:
             raise OSError(ctypes.get_errno(), f"fanotify_mark {path}")
         self.dir_handle = handle_of(path)
+        self.handles = []
 
     def read(self):
-        """(mask, name, handle is the watched directory's) of queued events."""
-        out = []
+        """(mask, name, handle is the watched directory's) of queued events;
+        their directory handles in `self.handles`."""
+        out, self.handles = [], []
         while True:
             try:
                 buf = os.read(self.fd, 65536)
@@ -72,6 +74,7 @@ class Fanotify:
                         name += {2: "", 10: "old:", 12: " new:"}[itype] + n
                     info += ilen
                 out.append((mask, name, same_dir))
+                self.handles.append(fh if same_dir is not None else None)
                 off += ev_len
 
 
@@ -121,6 +124,24 @@ with ServerMount(backing, mnt, out_path("server-fanotify.log")):
         time.sleep(0.5)
         want += union(op, oracle.read()) + union(op, oracle_r.read())
         got += union(op, remote.read()) + union(op, remote_r.read())
+    # An event on a subdirectory the guest has no inode for: fanotify
+    # reports the subdirectory itself (its handle as the directory, name
+    # "."), so the module must look the child up rather than report the
+    # watched directory.
+    os.mkdir(os.path.join(backing, "uncached"))
+    sub_o = Fanotify(backing, IN_ATTRIB | FAN_ONDIR | FAN_EVENT_ON_CHILD)
+    sub_m = Fanotify(mnt, IN_ATTRIB | FAN_ONDIR | FAN_EVENT_ON_CHILD)
+    lookups = counter("child_lookups", mnt)
+    os.chmod(os.path.join(backing, "uncached"), 0o700)
+    time.sleep(0.5)
+    ev_o, ev_m = sub_o.read(), sub_m.read()
+    hs_o, hs_m = sub_o.handles, sub_m.handles
+    print(f"uncached child: oracle {ev_o}, mount {ev_m}")
+    expect(len(ev_o) == 1 and ev_o[0][:2] == (IN_ATTRIB | FAN_ONDIR, "."), "the oracle reports the subdirectory itself")
+    expect([e[:2] for e in ev_m] == [e[:2] for e in ev_o], "the mount reports the same event")
+    expect(hs_o[:1] == [handle_of(os.path.join(backing, "uncached"))[1]], "the oracle's handle is the subdirectory's")
+    expect(hs_m[:1] == [handle_of(os.path.join(mnt, "uncached"))[1]], "the mount's handle is the subdirectory's, not the watched directory's")
+    expect(counter("child_lookups", mnt) == lookups + 1, "the module looked the child up once")
 show("oracle (fanotify mark on the backing directory)", want, "mount", got)
 expect(len(want) >= len(OPS) + 2, f"the oracle saw {len(want)} events")
 expect(sum(1 for e in want if e[2] & FAN_RENAME) == 2, "the oracle saw the two renames")
