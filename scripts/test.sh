@@ -51,6 +51,7 @@ check "module: make rust-analyzer lists the crate" bash -c \
 # Userspace tools.
 check "tools: cargo fmt" bash -c "cd tools && $FSN_CARGO fmt --check"
 check "tools: cargo clippy" bash -c "cd tools && $FSN_CARGO clippy --locked --all-targets -q -- -D warnings"
+check "conformance: comparison rules (unittest)" python3 -m unittest -q tests/conformance/test_compare.py
 check "wire decoder: fuzz ${FSN_FUZZ_SECONDS:-10}s per target" scripts/fuzz.sh "${FSN_FUZZ_SECONDS:-10}"
 cargo_log=$out/cargo-test.log
 (cd tools && timeout 900 "$FSN_CARGO" test --locked 2>&1) | tee "$cargo_log" | grep -E '^test result:|FAILED|panicked' || true

@@ -83,6 +83,87 @@ def drop_reads(events):
     return out
 
 
+# The order in which the server splits a merged fanotify mask into event
+# types (tools/fsn-server/src/translate.rs, ORDER); IGNORED is the guest's.
+SPLIT_ORDER = ["CREATE", "OPEN", "ACCESS", "MODIFY", "ATTRIB", "CLOSE_WRITE", "CLOSE_NOWRITE",
+               "MOVED_FROM", "MOVED_TO", "DELETE", "MOVE_SELF", "DELETE_SELF", "IGNORED"]
+_RANK = {t: i for i, t in enumerate(SPLIT_ORDER)}
+_ALONE = {"MOVED_FROM", "MOVED_TO", "IGNORED", "Q_OVERFLOW", "UNMOUNT"}
+
+
+def _merge_view(events):
+    """{watch: [(type, isdir, partner, name)]}: inotify events with each
+    cookie replaced by its partner (watch, name, type), which does not
+    depend on positions that merging shifts."""
+    carriers = {}
+    for w, mask, cookie, name in events:
+        if cookie:
+            carriers.setdefault(cookie, []).append((w, name, mask))
+    out = {}
+    for w, mask, cookie, name in events:
+        kinds = mask_str(mask, IN_NAMES).split("|")
+        isdir = "ISDIR" in kinds
+        t = next((k for k in kinds if k != "ISDIR"), "")
+        partner = ""
+        if cookie:
+            others = [c for c in carriers[cookie] if c != (w, name, mask)]
+            partner = repr(sorted(others))
+        out.setdefault(w, []).append((t, isdir, partner, name))
+    return out
+
+
+def _explained_by_merging(want, got):
+    """Whether `got` (one name's events in one watch) is `want` after the
+    server's fanotify merging: `want` cut into consecutive runs, each run
+    reported as its distinct event types in the server's split order. A run
+    never mixes ISDIR with non-ISDIR events, and moves, IGNORED and overflows
+    are never merged (fanotify's rules; moves are FAN_RENAME)."""
+    n, m = len(want), len(got)
+    reach = [set() for _ in range(n + 1)]
+    reach[0].add(0)
+    for i in range(n):
+        if not reach[i]:
+            continue
+        seen = {}
+        for k in range(i, n):
+            e = want[k]
+            if e[0] in _ALONE and k > i:
+                break
+            if seen and next(iter(seen))[1] != e[1]:
+                break
+            seen[e] = None
+            run = sorted(seen, key=lambda x: _RANK.get(x[0], len(_RANK)))
+            for j in reach[i]:
+                if got[j:j + len(run)] == run:
+                    reach[k + 1].add(j + len(run))
+            if e[0] in _ALONE:
+                break
+    return m in reach[n]
+
+
+def merged_on_host(want_events, got_events):
+    """The rule `host-merged` (Documentation/conformance.rst): the inotify
+    streams differ only as the server's fanotify merging makes them differ.
+    Per watch: the same names in the same order of first appearance, and
+    each name's events explained by merging (see _explained_by_merging).
+    Returns None, or the first watch and name that is not explained."""
+    want, got = _merge_view(want_events), _merge_view(got_events)
+    if set(want) != set(got):
+        return f"watches differ: {sorted(set(want) ^ set(got), key=str)}"
+    for w in want:
+        a, b = want[w], got[w]
+        names_a = list(dict.fromkeys(e[3] for e in a))
+        names_b = list(dict.fromkeys(e[3] for e in b))
+        if names_a != names_b:
+            return f"{w}: names in another order"
+        for name in names_a:
+            pa = [e for e in a if e[3] == name]
+            pb = [e for e in b if e[3] == name]
+            if not _explained_by_merging(pa, pb):
+                return f"{w} {name!r}: not explained by merging"
+    return None
+
+
 def count(streams):
     return sum(len(v) for v in streams.values())
 

@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+"""Host-side checks of the comparison rules (`python3 -m unittest`): the
+known-limitation rule must accept what the server's fanotify merging does
+and nothing else, or it would hide bugs."""
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compare  # noqa: E402
+
+ACCESS, MODIFY, CLOSE_WRITE, CLOSE_NOWRITE, OPEN = 0x1, 0x2, 0x8, 0x10, 0x20
+MOVED_FROM, MOVED_TO, CREATE, DELETE, DELETE_SELF, IGNORED = 0x40, 0x80, 0x100, 0x200, 0x400, 0x8000
+ISDIR = 0x40000000
+
+
+def ev(w, mask, name="", cookie=0):
+    return (w, mask, cookie, name)
+
+
+class MergedOnHost(unittest.TestCase):
+    def test_equal_streams(self):
+        a = [ev(".", CREATE, "f"), ev(".", MODIFY, "f")]
+        self.assertIsNone(compare.merged_on_host(a, list(a)))
+
+    def test_repeated_modify_merged_and_moved_before_another_file(self):
+        # append-log: app.log's second MODIFY merged into its first.
+        want = [ev(".", CREATE, "b"), ev(".", MODIFY, "a"), ev(".", MODIFY, "b"), ev(".", MODIFY, "a")]
+        got = [ev(".", CREATE, "b"), ev(".", MODIFY, "a"), ev(".", MODIFY, "b")]
+        self.assertIsNone(compare.merged_on_host(want, got))
+
+    def test_merged_reads_come_out_in_split_order(self):
+        want = [ev("d", OPEN | ISDIR), ev("d", ACCESS | ISDIR), ev("d", CLOSE_NOWRITE | ISDIR),
+                ev("d", OPEN | ISDIR), ev("d", ACCESS | ISDIR), ev("d", DELETE, "g"),
+                ev("d", CLOSE_NOWRITE | ISDIR), ev("d", DELETE_SELF), ev("d", IGNORED)]
+        got = [ev("d", OPEN | ISDIR), ev("d", ACCESS | ISDIR), ev("d", CLOSE_NOWRITE | ISDIR),
+               ev("d", DELETE, "g"), ev("d", DELETE_SELF), ev("d", IGNORED)]
+        self.assertIsNone(compare.merged_on_host(want, got))
+
+    def test_a_lost_event_is_not_merging(self):
+        # The entries' DELETEs of rm -rf, lost: a bug, never a limitation.
+        want = [ev("d", OPEN | ISDIR), ev("d", DELETE, "g"), ev("d", DELETE_SELF), ev("d", IGNORED)]
+        got = [ev("d", OPEN | ISDIR), ev("d", DELETE_SELF), ev("d", IGNORED)]
+        self.assertIsNotNone(compare.merged_on_host(want, got))
+
+    def test_a_wrong_name_is_not_merging(self):
+        want = [ev(".", OPEN | ISDIR, "side1")]
+        got = [ev(".", OPEN | ISDIR, "side1 (deleted)")]
+        self.assertIsNotNone(compare.merged_on_host(want, got))
+
+    def test_a_later_event_never_moves_earlier_than_its_first(self):
+        want = [ev(".", MODIFY, "f"), ev(".", CLOSE_WRITE, "f")]
+        got = [ev(".", CLOSE_WRITE, "f"), ev(".", MODIFY, "f")]
+        self.assertIsNotNone(compare.merged_on_host(want, got))
+
+    def test_moves_are_not_merged(self):
+        want = [ev(".", MOVED_FROM, "a", 7), ev(".", MOVED_TO, "b", 7)]
+        got = [ev(".", MOVED_FROM, "a", 9)]
+        self.assertIsNotNone(compare.merged_on_host(want, got))
+        # Cookie values differ; the pairing is what counts.
+        self.assertIsNone(compare.merged_on_host(want, [ev(".", MOVED_FROM, "a", 9), ev(".", MOVED_TO, "b", 9)]))
+
+    def test_dir_and_file_events_do_not_merge(self):
+        want = [ev(".", CREATE | ISDIR, "x"), ev(".", CREATE, "x")]
+        got = [ev(".", CREATE | ISDIR, "x")]
+        self.assertIsNotNone(compare.merged_on_host(want, got))
+
+    def test_watch_missing(self):
+        want = [ev(".", CREATE, "f"), ev("f", MODIFY)]
+        self.assertIsNotNone(compare.merged_on_host(want, [ev(".", CREATE, "f")]))
+
+
+if __name__ == "__main__":
+    unittest.main()
