@@ -186,7 +186,9 @@ impl KillsbRead {
     pub(crate) fn ilookup(&self, nodeid: u64) -> Option<InodeRef> {
         // SAFETY: `killsb` is held, as fuse_ilookup() requires.
         let inode = unsafe { b::fuse_ilookup(self.fc, nodeid, core::ptr::null_mut()) };
-        (!inode.is_null()).then_some(InodeRef(inode))
+        // Built only for a non-NULL inode: `then_some` would build (and
+        // drop, iput) the reference either way.
+        (!inode.is_null()).then(|| InodeRef(inode))
     }
 
     /// Drops the cached attributes and page cache of `nodeid`.
@@ -311,7 +313,9 @@ impl InodeRef {
                 name.len as i32,
             )
         };
-        (!is_err(d)).then_some(DentryRef(d))
+        // Built only for a dentry: `then_some` would build the reference
+        // either way and dput() the error pointer when dropping it.
+        (!is_err(d)).then(|| DentryRef(d))
     }
 
     /// Queues an overflow event to every group watching this inode.

@@ -336,9 +336,19 @@ class RealWatcher:
         for line in self.lines[since:]:
             p = os.path.normpath(line)
             rel = os.path.relpath(p, prefix)
-            if not rel.startswith(".."):
+            # Outside the workload's directory; "..data" is a name inside.
+            if rel != ".." and not rel.startswith("../"):
                 out.add(rel)
         return out
+
+    def cpu(self):
+        """CPU time used so far (clock ticks), or None once it exited."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            return int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            return None
 
     def close(self):
         self.proc.terminate()

@@ -142,6 +142,15 @@ with ServerMount(backing, mnt, out_path("server-fanotify.log")):
     expect(hs_o[:1] == [handle_of(os.path.join(backing, "uncached"))[1]], "the oracle's handle is the subdirectory's")
     expect(hs_m[:1] == [handle_of(os.path.join(mnt, "uncached"))[1]], "the mount's handle is the subdirectory's, not the watched directory's")
     expect(counter("child_lookups", mnt) == lookups + 1, "the module looked the child up once")
+    # The same, for a child gone by the time the event is injected: the
+    # lookup fails and the event is still reported (on the directory).
+    os.mkdir(os.path.join(backing, "gone"))
+    subprocess.run(["sh", "-c", "chmod 700 gone && rmdir gone"], cwd=backing, check=True)
+    time.sleep(0.5)
+    ev_o, ev_m = sub_o.read(), sub_m.read()
+    print(f"child gone: oracle {ev_o}, mount {ev_m}")
+    expect(any(m & IN_ATTRIB for m, _, _ in ev_o), "the oracle reports the removed child's ATTRIB")
+    expect(any(m & IN_ATTRIB for m, _, _ in ev_m), "so does the mount, though the child is gone")
 show("oracle (fanotify mark on the backing directory)", want, "mount", got)
 expect(len(want) >= len(OPS) + 2, f"the oracle saw {len(want)} events")
 expect(sum(1 for e in want if e[2] & FAN_RENAME) == 2, "the oracle saw the two renames")
