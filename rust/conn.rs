@@ -244,9 +244,11 @@ impl Conn {
 
     /// A remote `DELETE_SELF` of `nodeid`: holds it back, and returns
     /// true, if the object is not in limbo and the guest still has a
-    /// dentry of it (its own unlink, if any, has not completed: FUSE drops
-    /// the link count before the VFS reports the unlink's ATTRIB, so the
-    /// link count cannot tell).
+    /// dentry of it (its own unlink, if any, has not completed) or has
+    /// dropped its last link itself. Neither alone is enough: FUSE drops
+    /// the link count before the VFS reports the unlink's ATTRIB, and a
+    /// rename over the object unhashes its dentry (`d_move()`) before
+    /// `fsnotify_move()` reports the ATTRIB.
     ///
     /// The server reports the death of an object the guest itself unlinks
     /// (it must, for limbo), and that report can overtake the reply to the
@@ -261,7 +263,7 @@ impl Conn {
         let Some(inode) = k.ilookup(nodeid) else {
             return false;
         };
-        if !inode.has_alias() {
+        if !inode.has_alias() && !inode.unlinked() {
             return false;
         }
         let Ok(node) = RBTreeNode::new(

@@ -268,6 +268,14 @@ impl InodeRef {
         !d.0.is_null()
     }
 
+    /// Whether the guest has dropped the object's last link: its own
+    /// unlink or rename over it is in progress or done.
+    pub(crate) fn unlinked(&self) -> bool {
+        // SAFETY: we hold a reference; the link count is read racily, as
+        // the VFS reads it outside the inode lock.
+        unsafe { core::ptr::read_volatile(&(*self.0).__bindgen_anon_1.i_nlink) == 0 }
+    }
+
     /// Whether a mark on this inode or its superblock asks for an event
     /// in `mask`.
     pub(crate) fn wants(&self, mask: u32) -> bool {

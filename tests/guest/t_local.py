@@ -85,4 +85,21 @@ with ServerMount(backing, mnt, out_path("server-local.log")):
         if got != [IN_ATTRIB, IN_DELETE_SELF, IN_IGNORED]:
             bad.append((i, got))
     expect(not bad, f"30 unlinks of a watched file: ATTRIB, DELETE_SELF, IGNORED each time {bad}")
+    # The same for a rename over the watched file (an editor's atomic
+    # save): the VFS unhashes the target's dentry before it reports the
+    # ATTRIB, so the dentry alone cannot tell that the guest's own
+    # operation is still under way.
+    bad = []
+    for i in range(30):
+        p, tmp = os.path.join(mnt, f"s{i}"), os.path.join(mnt, f".s{i}.tmp")
+        open(p, "w").close()
+        open(tmp, "w").close()
+        ino = Inotify()
+        ino.add(p, IN_ATTRIB | IN_DELETE_SELF)
+        os.rename(tmp, p)
+        got = [e[1] for e in ino.read(0.3)]
+        ino.close()
+        if got != [IN_ATTRIB, IN_DELETE_SELF, IN_IGNORED]:
+            bad.append((i, got))
+    expect(not bad, f"30 renames over a watched file: ATTRIB, DELETE_SELF, IGNORED each time {bad}")
 subprocess.run(["umount", work], check=True)

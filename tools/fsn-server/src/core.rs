@@ -235,9 +235,11 @@ impl Core {
                 let mut t = self.translator.lock().unwrap_or_else(|e| e.into_inner());
                 let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
                 held.read += bytes as u64;
-                for ev in &events {
+                let then = crate::translate::names_at_the_time(&events);
+                for (ev, then) in events.iter().zip(then) {
                     self.stats.events.fetch_add(1, Ordering::Relaxed);
-                    for action in t.translate(ev, &w, self) {
+                    let names = NamesAt { core: self, then };
+                    for action in t.translate(ev, &w, &names) {
                         match action {
                             Action::Send(r) => self.send(r),
                             Action::Died(n) => {
@@ -325,6 +327,20 @@ impl Core {
     /// Records dropped because the client's queue was full.
     pub fn dropped(&self) -> u64 {
         self.queue.dropped()
+    }
+}
+
+/// A directory's parent and name as it was at the time of one event, when
+/// a later event told ([`crate::translate::names_at_the_time`]), else as
+/// its path says now.
+struct NamesAt<'a> {
+    core: &'a Core,
+    then: Option<(FileHandle, Vec<u8>)>,
+}
+
+impl Names for NamesAt<'_> {
+    fn parent_of(&self, dir: &FileHandle) -> Option<(FileHandle, Vec<u8>)> {
+        self.then.clone().or_else(|| self.core.parent_of(dir))
     }
 }
 
@@ -687,6 +703,12 @@ mod tests {
             "{recs:?}"
         );
         assert!(f.core.watches().get(11).is_none());
+        // d's reads, reported to its parent under the name d had then,
+        // though d is gone when they are read.
+        for t in ["OPEN", "CLOSE_NOWRITE"] {
+            let want = format!("{t}|ISDIR 11 10 d");
+            assert!(recs.contains(&want), "{want} in {recs:?}");
+        }
     }
 
     #[test]

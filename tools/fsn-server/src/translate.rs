@@ -43,6 +43,38 @@ pub trait Names {
     fn parent_of(&self, dir: &FileHandle) -> Option<(FileHandle, Vec<u8>)>;
 }
 
+/// For each event of `events` (one read), the directory and name its
+/// object had *at the time of the event*, when a later event of the same
+/// read says so: the entry's `DELETE` (name and directory it was removed
+/// from) or the old side of its `FAN_RENAME`. The nearest later one wins.
+///
+/// The server reads events after they happened: by then a directory may
+/// be removed (its handle no longer opens) or renamed (its current path
+/// names the new place), so these names are better than the path's.
+pub fn names_at_the_time(events: &[Event]) -> Vec<Option<(FileHandle, Vec<u8>)>> {
+    let mut next: std::collections::HashMap<&FileHandle, (&FileHandle, &Vec<u8>)> =
+        std::collections::HashMap::new();
+    let mut out = vec![None; events.len()];
+    for (i, ev) in events.iter().enumerate().rev() {
+        if let Some(obj) = ev.object.as_ref().or(ev.dir.as_ref()) {
+            out[i] = next.get(obj).map(|(d, n)| ((*d).clone(), (*n).clone()));
+        }
+        let Some(obj) = &ev.object else { continue };
+        if ev.mask & libc::FAN_RENAME != 0 {
+            if let (Some(d), Some(n)) = (&ev.old_dir, &ev.old_name) {
+                next.insert(obj, (d, n));
+            }
+        } else if ev.mask & libc::FAN_DELETE != 0 {
+            if let (Some(d), Some(n)) = (&ev.dir, &ev.name) {
+                if n.as_slice() != b"." {
+                    next.insert(obj, (d, n));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// What to do with one event.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Action {
@@ -137,6 +169,13 @@ impl Translator {
             }
         };
 
+        // Resolved once for all the types of a merged event: the directory
+        // may be gone by the second lookup.
+        let self_entry = if self_event {
+            object.and_then(|h| names.parent_of(h))
+        } else {
+            None
+        };
         for bit in ORDER {
             if ev.mask & bit == 0 {
                 continue;
@@ -208,11 +247,7 @@ impl Translator {
                 _ => {
                     // Events on an object that a watching parent also reports,
                     // with the entry's name.
-                    let entry = match &entry {
-                        Some(e) => Some(e.clone()),
-                        None if self_event => object.and_then(|h| names.parent_of(h)),
-                        None => None,
-                    };
+                    let entry = entry.clone().or_else(|| self_entry.clone());
                     let parent = entry.as_ref().and_then(|(d, name)| {
                         let (p, w) = watches.lookup(d)?;
                         (w.mask & mask::EVENT_ON_CHILD != 0 && w.mask & wire != 0)
@@ -427,6 +462,34 @@ mod tests {
             sends(&t.translate(&e, &table(), &NoNames)),
             [OwnedRecord::rename(mask::ISDIR, 0, (10, b"a"), (0, b"")).unwrap()]
         );
+    }
+
+    #[test]
+    fn names_at_the_time_come_from_later_events() {
+        let open = Event {
+            dir: Some(h(3)),
+            name: Some(b".".to_vec()),
+            ..ev(libc::FAN_OPEN | libc::FAN_ONDIR)
+        };
+        let rename = Event {
+            old_dir: Some(h(1)),
+            old_name: Some(b"a".to_vec()),
+            new_dir: Some(h(1)),
+            new_name: Some(b"b".to_vec()),
+            object: Some(h(3)),
+            ..ev(libc::FAN_RENAME | libc::FAN_ONDIR)
+        };
+        let delete = Event {
+            dir: Some(h(1)),
+            name: Some(b"b".to_vec()),
+            object: Some(h(3)),
+            ..ev(libc::FAN_DELETE | libc::FAN_ONDIR)
+        };
+        let got = names_at_the_time(&[open.clone(), rename, open, delete]);
+        let a = Some((h(1), b"a".to_vec()));
+        let b = Some((h(1), b"b".to_vec()));
+        // Before the rename: the old name; after it: the name removed.
+        assert_eq!(got, [a, b.clone(), b, None]);
     }
 
     #[test]
