@@ -94,9 +94,9 @@ for _ in $(seq 100); do [ -S "$out/fsn-vfs.sock" ] && break; sleep 0.1; done
 [ -S "$out/fsn-vfs.sock" ] || fsn_die "fuse-fsnotify-server did not start: $(cat "$out/fsn-vfs-server.log")"
 
 vm_rc=0
-scripts/vm.sh --quiet --out "$out" --timeout "${FSN_GUEST_TIMEOUT:-1200}" \
+scripts/vm.sh --quiet --out "$out" --timeout "${FSN_GUEST_TIMEOUT:-2700}" \
 	--virtiofs "fsntest=$out/virtiofs.sock" --virtiofs "fsnvfs=$out/fsn-vfs.sock" -- \
-	tests/guest/run.sh "$out" "$ko" "$suites" || vm_rc=$?
+	tests/guest/run.sh "$out" "$ko" "$suites" "$FSN_CACHE" || vm_rc=$?
 vm_count=0:0
 if [ $vm_rc != 0 ]; then
 	echo "FAIL guest run (exit $vm_rc): see $out/console.log" >&2
@@ -110,4 +110,5 @@ done
 echo "results in $out ($(($(date +%s) - t0)) s)"
 tools/target/release/fsn-report --min-tests 5 \
 	--results "$host_tap" --results "$out/guest.tap" --results "$out/kunit.ktap" \
+	--results "$out/conformance.tap" \
 	"${logs[@]}" --count "$cargo_counts" --count "$vm_count"

@@ -4,17 +4,19 @@
 # In-guest part of `make test`.  Runs as root inside the virtme-ng guest with
 # the checkout as working directory.
 #
-#   tests/guest/run.sh OUT MODULE EXPECTED_SUITES
+#   tests/guest/run.sh OUT MODULE EXPECTED_SUITES CACHE
 #
 # Writes to OUT (a host directory the guest may write):
 #   guest.tap    one TAP line per in-guest test
 #   kunit.ktap   the KTAP results of every fuse_fsnotify KUnit suite
 #   kmemleak.txt what kmemleak found after rmmod
+#   conformance.tap, conformance.md, conformance-*.log
+#                the conformance suite's tests, table and mismatches
 #
 # Each tests/guest/t-*.sh is one test: exit 0 passes, 77 skips, anything else
 # fails; it gets 300 s.  Its output goes to OUT/<name>.log.
 set -u
-out=$1 module=$2 expected_suites=$3
+out=$1 module=$2 expected_suites=$3 cache=$4
 tap=$out/guest.tap
 : >"$tap"
 n=0
@@ -55,6 +57,19 @@ for t in tests/guest/t-*.sh; do
 	FSN_OUT=$out FSN_MODULE=$module timeout -k 5 300 bash "$t" >"$log" 2>&1
 	result $? "$name" "$log"
 done
+
+# The conformance suite (Documentation/conformance.rst), with the module
+# loaded above: each workload x watcher x side is one test of
+# conformance.tap.  Its exit status only says whether a test failed, which
+# the TAP counts; the check here is that it ran to the end.
+if grep -q '^fuse_fsnotify ' /proc/modules; then
+	rm -f "$out/conformance.tap"
+	timeout -k 5 1800 python3 tests/conformance/run.py --out "$out" --cache "$cache" \
+		>"$out/conformance.log" 2>&1
+	grep -q '^1\.\.[0-9]' "$out/conformance.tap" 2>/dev/null &&
+		[ "$(grep -c '^\(not \)\?ok ' "$out/conformance.tap")" = "$(sed -n 's/^1\.\.//p' "$out/conformance.tap")" ]
+	result $? "conformance: the suite ran every test it planned" "$out/conformance.log"
+fi
 
 if grep -q '^fuse_fsnotify ' /proc/modules; then
 	rmmod fuse_fsnotify >"$out/rmmod.log" 2>&1
