@@ -60,6 +60,8 @@ KNOWN = {
                     "what happened inside before; every difference is below such a directory",
     "child-gone": "a directory the workload made was removed before its event reached the guest; "
                   "its events are reported on its parent",
+    "watcher-lossy": "the watcher loses paths of a burst on the backing directory too (other "
+                     "watchers there report them); the mount reports only those more",
     "host-merged": "the server's fanotify queue merged events of one object; "
                    "merging explains every difference",
 }
@@ -561,8 +563,13 @@ def real_side(workloads, res, log, info, cache):
                         # directory reported too.
                         race = (all(below_new_dir(p, before) for p in only_o + only_m)
                                 and set(only_m) <= seen)
-                        res.add(wl, kind, "remote", minimum, len(want), len(got),
-                                "known watcher-race" if race else "fail",
+                        # The watcher lost paths on the backing directory
+                        # that the other watchers there reported, and the
+                        # mount has only those more.
+                        lossy = (all(below_new_dir(p, before) for p in only_o)
+                                 and set(only_m) <= seen - want)
+                        verdict = "known watcher-race" if race else "known watcher-lossy" if lossy else "fail"
+                        res.add(wl, kind, "remote", minimum, len(want), len(got), verdict,
                                 f"{len(only_o)} paths only on the backing (first {only_o[:1]}), "
                                 f"{len(only_m)} only on the mount (first {only_m[:1]})", text)
                     else:

@@ -32,8 +32,9 @@ with open(sys.argv[2], "w") as f:
 
 def minimum(size):
     # CREATE, OPEN, CLOSE_WRITE per file in the reference; fanotify may
-    # merge a file's three into one.
-    return {"inotify": 3 * size, "fanotify": size, "paths": size}
+    # merge a file's three into one. Paths: chokidar loses a few of a
+    # burst even on the backing directory.
+    return {"inotify": 3 * size, "fanotify": size, "paths": size * 9 // 10}
 
 
 def setup(root, ctx):
