@@ -16,6 +16,7 @@ use crate::watch::{Resolver, Watches, SUPPORTED};
 use fsn_wire::{
     mask, parse_mark_request, MarkOut, MarkResult, PollIn, WireError, MARK_RESYNC, VERSION,
 };
+use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
@@ -79,11 +80,22 @@ const DRAIN_READS: usize = 16;
 
 /// Deaths held back by [`Core::pump`]: `(due, record, nodeid)`, due once
 /// `read` (bytes read from the fanotify group so far) reaches `due`.
+///
+/// `names` remembers the parent and name of the directories whose own
+/// events were named from their path, for the events read after the
+/// directory is gone: `rm -rf` reads a directory, and its last
+/// `CLOSE_NOWRITE` merges into the `DELETE_SELF` of its removal, often
+/// read before the parent's `DELETE` that would name it. A rename
+/// updates the entry; at [`NAMES_KNOWN_MAX`] it starts over.
 #[derive(Default)]
 struct Held {
     read: u64,
     deaths: Vec<(u64, OwnedRecord, u64)>,
+    names: HashMap<FileHandle, (FileHandle, Vec<u8>)>,
 }
+
+/// Directories whose names [`Held`] remembers.
+const NAMES_KNOWN_MAX: usize = 4096;
 
 fn errno(e: WireError) -> i32 {
     match e {
@@ -259,10 +271,21 @@ impl Core {
                 let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
                 held.read += bytes as u64;
                 let then = crate::translate::names_at_the_time(&events);
+                let known = std::cell::RefCell::new(std::mem::take(&mut held.names));
                 for (ev, then) in events.iter().zip(then) {
                     self.stats.events.fetch_add(1, Ordering::Relaxed);
-                    let names = NamesAt { core: self, then };
-                    for action in t.translate(ev, &w, &names) {
+                    if ev.mask & libc::FAN_RENAME != 0 {
+                        if let (Some(o), Some(d), Some(n)) = (&ev.object, &ev.new_dir, &ev.new_name)
+                        {
+                            known.borrow_mut().insert(o.clone(), (d.clone(), n.clone()));
+                        }
+                    }
+                    let at = NamesAt {
+                        core: self,
+                        then,
+                        known: &known,
+                    };
+                    for action in t.translate(ev, &w, &at) {
                         match action {
                             Action::Send(r) => self.send(r),
                             Action::Died(n) => {
@@ -279,6 +302,7 @@ impl Core {
                         }
                     }
                 }
+                held.names = known.into_inner();
                 let upto = if drained || overflow || unparsable {
                     u64::MAX
                 } else {
@@ -355,15 +379,31 @@ impl Core {
 
 /// A directory's parent and name as it was at the time of one event, when
 /// a later event told ([`crate::translate::names_at_the_time`]), else as
-/// its path says now.
+/// its path says now, else as it was last known ([`Held::names`]).
 struct NamesAt<'a> {
     core: &'a Core,
     then: Option<(FileHandle, Vec<u8>)>,
+    known: &'a std::cell::RefCell<HashMap<FileHandle, (FileHandle, Vec<u8>)>>,
 }
 
 impl Names for NamesAt<'_> {
     fn parent_of(&self, dir: &FileHandle) -> Option<(FileHandle, Vec<u8>)> {
-        self.then.clone().or_else(|| self.core.parent_of(dir))
+        if let Some(t) = &self.then {
+            return Some(t.clone());
+        }
+        let mut known = self.known.borrow_mut();
+        match self.core.parent_of(dir) {
+            Some(now) => {
+                if known.len() >= NAMES_KNOWN_MAX {
+                    known.clear();
+                }
+                known.insert(dir.clone(), now.clone());
+                Some(now)
+            }
+            // Removed since (and its handle no longer opens): the name it
+            // had when last resolved.
+            None => known.get(dir).cloned(),
+        }
     }
 }
 
@@ -744,6 +784,25 @@ mod tests {
             let want = format!("{t}|ISDIR 11 10 d");
             assert!(recs.contains(&want), "{want} in {recs:?}");
         }
+    }
+
+    #[test]
+    fn a_removed_directory_keeps_the_name_last_resolved() {
+        let f = Fixture::new(Limits::default());
+        std::fs::create_dir(f.path("d")).unwrap();
+        let h = handle_of(&f.path("d")).unwrap();
+        let known = std::cell::RefCell::new(HashMap::new());
+        let at = NamesAt {
+            core: &f.core,
+            then: None,
+            known: &known,
+        };
+        let (_, name) = at.parent_of(&h).unwrap();
+        assert_eq!(name, b"d");
+        std::fs::remove_dir(f.path("d")).unwrap();
+        // Whether or not the handle still opens, the name is d's.
+        let (_, name) = at.parent_of(&h).expect("the name last known");
+        assert_eq!(name, b"d");
     }
 
     #[test]
