@@ -240,6 +240,36 @@ def child_gone(want, got):
     return why
 
 
+def rename_gone(want, got, fan_want):
+    """The rule `rename-gone` (Documentation/conformance.rst) on fully
+    merged FAN_RENAME streams: FAN_RENAME needs the moved entry, which the
+    module looks up by its new name; an entry removed or moved again
+    before the event reached the guest cannot be found and its FAN_RENAME
+    is not reported. Holds when the mount's stream is the oracle's without
+    some RENAME entries, each of whose new name the oracle's main fanotify
+    group (`fan_want`) saw deleted or moved away. Returns None or why not."""
+    a, b = want.get("group", []), got.get("group", [])
+    gone = {r[1:] for m, r in fan_want.get("group", [])
+            for r in r if len(r) == 3 and r[0] == "dir" and ("DELETE" in m.split("|") or "MOVED_FROM" in m.split("|"))}
+    it = iter(b)
+    lacking = []
+    pending = next(it, None)
+    for e in a:
+        if e == pending:
+            pending = next(it, None)
+        else:
+            lacking.append(e)
+    if pending is not None or next(it, None) is not None:
+        return "the mount has renames the oracle has not, or in another order"
+    if not lacking:
+        return "nothing lacking"
+    for m, recs in lacking:
+        new = [r[1:] for r in recs if len(r) == 3 and r[0] == "new"]
+        if not new or new[0] not in gone:
+            return f"{fmt((m, recs))}: its new name was not removed"
+    return None
+
+
 def count(streams):
     return sum(len(v) for v in streams.values())
 

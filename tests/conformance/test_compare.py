@@ -104,5 +104,22 @@ class ChildGone(unittest.TestCase):
         self.assertIsNotNone(compare.child_gone(want, got))
 
 
+class RenameGone(unittest.TestCase):
+    R = ("RENAME", (("old", ".", "doc"), ("new", ".", "doc~")))
+    R2 = ("RENAME", (("old", ".", "a"), ("new", ".", "b")))
+
+    def test_renamed_then_removed(self):
+        fan = {"group": [("DELETE", (("dir", ".", "doc~"),))]}
+        self.assertIsNone(compare.rename_gone({"group": [self.R, self.R2]}, {"group": [self.R2]}, fan))
+
+    def test_still_there_is_not(self):
+        fan = {"group": [("CREATE", (("dir", ".", "doc~"),))]}
+        self.assertIsNotNone(compare.rename_gone({"group": [self.R]}, {"group": []}, fan))
+
+    def test_invented_is_not(self):
+        fan = {"group": [("DELETE", (("dir", ".", "doc~"),))]}
+        self.assertIsNotNone(compare.rename_gone({"group": [self.R]}, {"group": [self.R2]}, fan))
+
+
 if __name__ == "__main__":
     unittest.main()
