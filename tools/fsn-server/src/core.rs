@@ -262,6 +262,32 @@ impl Core {
                     }
                 }
             }
+            // A directory's own event whose name nothing gives (no later
+            // event in the batch, its handle no longer opens, never
+            // resolved before): the directory is gone, so the DELETE or
+            // rename that names it is queued by now. Read it too.
+            for _ in 0..2 {
+                if unparsable || !self.names_wanted(&events) {
+                    break;
+                }
+                let (n, more) = match self.fan.read_events(buf) {
+                    Ok((0, _)) => {
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        match self.fan.read_events(buf) {
+                            Ok(r) => r,
+                            Err(_) => break,
+                        }
+                    }
+                    Ok(r) => r,
+                    Err(_) => break,
+                };
+                if n == 0 {
+                    break;
+                }
+                bytes += n;
+                drained = false;
+                events.extend(more);
+            }
             total += events.len();
             let mut overflow = false;
             let more;
@@ -318,6 +344,32 @@ impl Core {
                 return Ok(total);
             }
         }
+    }
+
+    /// Whether a directory's own event in `events` has no name to be
+    /// reported to its parent with: none from a later event, none from
+    /// its path, none remembered. Resolving fills [`Held::names`].
+    fn names_wanted(&self, events: &[crate::fanotify::Event]) -> bool {
+        let then = crate::translate::names_at_the_time(events);
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        events.iter().zip(then).any(|(ev, then)| {
+            let Some(dir) = ev.dir.as_ref().filter(|_| ev.name.as_deref() == Some(b".")) else {
+                return false;
+            };
+            if then.is_some() || held.names.contains_key(dir) {
+                return false;
+            }
+            match self.parent_of(dir) {
+                Some(now) => {
+                    if held.names.len() >= NAMES_KNOWN_MAX {
+                        held.names.clear();
+                    }
+                    held.names.insert(dir.clone(), now);
+                    false
+                }
+                None => true,
+            }
+        })
     }
 
     /// Sends the held deaths due by `upto` bytes read, and forgets their
