@@ -112,7 +112,14 @@ pub struct Client {
     current: RwLock<Current>,
     /// `FUSE_INIT`s seen.
     inits: AtomicU64,
+    /// Polls being served: from their start until their reply is on the
+    /// transport (the used ring, for virtiofs).
+    polls: std::sync::Mutex<usize>,
+    polls_done: std::sync::Condvar,
 }
+
+/// How long a `FUSE_DESTROY` waits for held polls to be answered.
+const DESTROY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Client {
     /// A client with a first core, made now so that setup errors (fanotify
@@ -124,6 +131,8 @@ impl Client {
             make,
             current: RwLock::new(Current { core, watcher }),
             inits: AtomicU64::new(0),
+            polls: std::sync::Mutex::new(0),
+            polls_done: std::sync::Condvar::new(),
         })
     }
 
@@ -164,9 +173,40 @@ impl Client {
         }
     }
 
-    /// A `FUSE_DESTROY` arrived: the session ends; a held poll returns.
+    /// A poll is being served (until [`Client::poll_done`]).
+    pub fn poll_started(&self) {
+        *self.polls.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+    }
+
+    /// A poll's reply is on the transport.
+    pub fn poll_done(&self) {
+        let mut n = self.polls.lock().unwrap_or_else(|e| e.into_inner());
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            self.polls_done.notify_all();
+        }
+    }
+
+    /// A `FUSE_DESTROY` arrived: the session ends; a held poll returns,
+    /// and is answered before the `FUSE_DESTROY` is.
+    ///
+    /// The guest aborts the connection once `FUSE_DESTROY` is answered,
+    /// ending every request still marked in flight; over virtiofs a poll
+    /// answered after that (or answered, but behind the `FUSE_DESTROY` on
+    /// the used ring) is completed a second time by the driver's done
+    /// work, a use after free in the guest (6.12 `virtio_fs`). Answered
+    /// first on the same queue, it is completed before the destroy's
+    /// waiter wakes.
     pub fn destroy(&self) {
         self.core().shutdown();
+        let n = self.polls.lock().unwrap_or_else(|e| e.into_inner());
+        let (n, timeout) = self
+            .polls_done
+            .wait_timeout_while(n, DESTROY_WAIT, |n| *n > 0)
+            .unwrap_or_else(|e| e.into_inner());
+        if timeout.timed_out() {
+            tracing::warn!(polls = *n, "FUSE_DESTROY: polls still unanswered");
+        }
     }
 
     /// The server stops: ends the current core and its watcher thread and

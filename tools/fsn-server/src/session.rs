@@ -89,6 +89,13 @@ pub fn handle<S: BitmapSlice>(
     server.handle_message(reader, writer, None, None)
 }
 
+/// Whether the request in `reader` is a `FUSE_FSNOTIFY_POLL`.
+pub fn is_poll<S: BitmapSlice>(reader: &Reader<'_, S>) -> bool {
+    let mut peek = reader.clone();
+    peek.read_obj::<InHeader>()
+        .is_ok_and(|h| h.opcode == FUSE_FSNOTIFY_POLL)
+}
+
 /// Serves one `/dev/fuse` channel until the connection ends.
 pub fn serve(mut ch: FuseChannel, server: &PtServer, client: &Client) {
     loop {
@@ -100,7 +107,16 @@ pub fn serve(mut ch: FuseChannel, server: &PtServer, client: &Client) {
                 break;
             }
         };
-        match handle(reader, writer.into(), server, client) {
+        // The reply is written to the channel within handle().
+        let poll = is_poll(&reader);
+        if poll {
+            client.poll_started();
+        }
+        let res = handle(reader, writer.into(), server, client);
+        if poll {
+            client.poll_done();
+        }
+        match res {
             Ok(_) => {}
             Err(fuse_backend_rs::Error::EncodeMessage(e))
                 if e.raw_os_error() == Some(libc::EBADF) =>

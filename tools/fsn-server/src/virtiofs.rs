@@ -178,11 +178,12 @@ fn queue_err(e: virtio_queue::Error) -> std::io::Error {
 fn serve(shared: &Shared, job: Job) {
     let head = job.chain.head_index();
     let mem = job.chain.memory();
+    let mut poll = false;
     let len = match (
         Reader::from_descriptor_chain(mem, job.chain.clone()),
         VirtioFsWriter::new(mem, job.chain.clone()),
     ) {
-        (Ok(r), Ok(w)) => match session::handle(r, w.into(), &shared.server, &shared.client) {
+        (Ok(r), Ok(w)) => match serve_one(shared, r, w, &mut poll) {
             Ok(n) => n,
             Err(e) => {
                 tracing::debug!(%e, "FUSE request failed");
@@ -195,7 +196,25 @@ fn serve(shared: &Shared, job: Job) {
         }
     };
     complete(&job.vring, head, len);
+    if poll {
+        shared.client.poll_done();
+    }
     shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Hands one request to the session; a poll is counted (`poll`) until
+/// its reply is on the used ring ([`crate::client::Client::destroy`]).
+fn serve_one(
+    shared: &Shared,
+    r: Reader<'_, ()>,
+    w: VirtioFsWriter<'_, ()>,
+    poll: &mut bool,
+) -> fuse_backend_rs::Result<usize> {
+    *poll = session::is_poll(&r);
+    if *poll {
+        shared.client.poll_started();
+    }
+    session::handle(r, w.into(), &shared.server, &shared.client)
 }
 
 /// Puts a served chain on the used ring and signals the guest if needed.
@@ -438,6 +457,39 @@ mod tests {
     }
 
     /// Where the request and reply buffers of chain `i` live.
+    #[test]
+    fn destroy_waits_for_polls_to_be_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let client = Arc::new(
+            Client::new(Box::new(move || {
+                Core::new(
+                    &root,
+                    Box::new(NoPaths),
+                    std::process::id() as i32,
+                    Limits::default(),
+                )
+            }))
+            .unwrap(),
+        );
+        let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        client.poll_started();
+        let t = {
+            let (client, answered) = (client.clone(), answered.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(200));
+                answered.store(true, Ordering::SeqCst);
+                client.poll_done();
+            })
+        };
+        client.destroy();
+        assert!(
+            answered.load(Ordering::SeqCst),
+            "FUSE_DESTROY answered before the poll"
+        );
+        t.join().unwrap();
+    }
+
     fn bufs(i: u64) -> (u64, u64) {
         (0x1_0000 + i * 0x2000, 0x1_1000 + i * 0x2000)
     }
