@@ -517,6 +517,21 @@ impl Conn {
                 return;
             }
         };
+        // Not once the unmount has begun (the last active reference is
+        // gone): virtiofs drains its queues, then answers FUSE_DESTROY and
+        // aborts the connection, which ends every request still in flight
+        // while the device may still complete it, a double completion in
+        // 6.12's virtio_fs. Requests queued before the drain are waited
+        // for by it.
+        let fm = self.fm as *const b::fuse_mount;
+        // SAFETY: `fm` and its superblock live as long as the connection
+        // (it ends in `sb_delete`, after the unmount's destroy); `s_active`
+        // is an atomic counter, read once.
+        let active = unsafe { core::ptr::read_volatile(&(*(*fm).sb).s_active.counter) };
+        if active == 0 {
+            self.failed(req.into_kind(), -(b::ESHUTDOWN as i32));
+            return;
+        }
         count!(self.stats, requests);
         if opcode == wire::FUSE_FSNOTIFY_MARK {
             count!(self.stats, mark_requests);
