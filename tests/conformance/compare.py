@@ -294,6 +294,23 @@ def rename_gone(want, got, fan_want):
     return None
 
 
+def drop_gone_dir_reads(events):
+    """The inotify events without the read events (OPEN, ACCESS,
+    CLOSE_NOWRITE) of subdirectories that the same watch later saw removed
+    (DELETE|ISDIR of the name): the rule `dir-gone-reads`."""
+    gone = set()
+    out = []
+    for e in reversed(events):
+        w, mask, _cookie, name = e
+        if mask & 0x200 and mask & 0x40000000:
+            gone.add((w, name))
+        if name and mask & 0x40000000 and mask & READS and (w, name) in gone:
+            continue
+        out.append(e)
+    out.reverse()
+    return out
+
+
 def count(streams):
     return sum(len(v) for v in streams.values())
 

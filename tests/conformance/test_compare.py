@@ -78,6 +78,21 @@ class MergedOnHost(unittest.TestCase):
         self.assertIsNotNone(compare.merged_on_host(want, [ev(".", CREATE, "f")]))
 
 
+class GoneDirReads(unittest.TestCase):
+    def test_reads_of_a_removed_directory_only(self):
+        want = [ev(".", OPEN | ISDIR, "d"), ev(".", ACCESS | ISDIR, "d"), ev(".", DELETE | ISDIR, "d")]
+        got = [ev(".", DELETE | ISDIR, "d")]
+        self.assertIsNotNone(compare.merged_on_host(want, got))
+        self.assertIsNone(compare.merged_on_host(compare.drop_gone_dir_reads(want),
+                                                 compare.drop_gone_dir_reads(got)))
+
+    def test_other_losses_stay(self):
+        want = [ev(".", OPEN | ISDIR, "d"), ev(".", CREATE, "f"), ev(".", DELETE | ISDIR, "d")]
+        got = [ev(".", DELETE | ISDIR, "d")]
+        self.assertIsNotNone(compare.merged_on_host(compare.drop_gone_dir_reads(want),
+                                                    compare.drop_gone_dir_reads(got)))
+
+
 class ChildGone(unittest.TestCase):
     ROOT = (("dir", ".", "."),)
     NEW = (("dir", "new-dir#0", "."),)
