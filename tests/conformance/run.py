@@ -606,8 +606,7 @@ def real_side(workloads, res, log, info, cache):
                         # The watcher lost paths on the backing directory
                         # that the other watchers there reported, and the
                         # mount has only those more.
-                        lossy = (want < seen and got <= seen
-                                 and len(seen - got) <= 2 * len(seen - want))
+                        lossy = want < seen and got <= seen and 2 * len(got) >= len(seen)
                         verdict = "known watcher-race" if race else "known watcher-lossy" if lossy else "fail"
                         res.add(wl, kind, "remote", minimum, len(want), len(got), verdict,
                                 f"{len(only_o)} paths only on the backing (first {only_o[:1]}), "
