@@ -97,6 +97,18 @@ struct Held {
 /// Directories whose names [`Held`] remembers.
 const NAMES_KNOWN_MAX: usize = 4096;
 
+/// Remembers `dir`'s parent and name; starts over at [`NAMES_KNOWN_MAX`].
+fn remember(
+    names: &mut HashMap<FileHandle, (FileHandle, Vec<u8>)>,
+    dir: &FileHandle,
+    at: (FileHandle, Vec<u8>),
+) {
+    if names.len() >= NAMES_KNOWN_MAX {
+        names.clear();
+    }
+    names.insert(dir.clone(), at);
+}
+
 fn errno(e: WireError) -> i32 {
     match e {
         WireError::Version => -libc::EPROTO,
@@ -361,10 +373,7 @@ impl Core {
             }
             match self.parent_of(dir) {
                 Some(now) => {
-                    if held.names.len() >= NAMES_KNOWN_MAX {
-                        held.names.clear();
-                    }
-                    held.names.insert(dir.clone(), now);
+                    remember(&mut held.names, dir, now);
                     false
                 }
                 None => true,
@@ -446,10 +455,7 @@ impl Names for NamesAt<'_> {
         let mut known = self.known.borrow_mut();
         match self.core.parent_of(dir) {
             Some(now) => {
-                if known.len() >= NAMES_KNOWN_MAX {
-                    known.clear();
-                }
-                known.insert(dir.clone(), now.clone());
+                remember(&mut known, dir, now.clone());
                 Some(now)
             }
             // Removed since (and its handle no longer opens): the name it

@@ -456,12 +456,9 @@ mod tests {
         }
     }
 
-    /// Where the request and reply buffers of chain `i` live.
-    #[test]
-    fn destroy_waits_for_polls_to_be_answered() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let client = Arc::new(
+    /// A client whose cores watch `root`.
+    fn client_on(root: std::path::PathBuf) -> Arc<Client> {
+        Arc::new(
             Client::new(Box::new(move || {
                 Core::new(
                     &root,
@@ -471,7 +468,14 @@ mod tests {
                 )
             }))
             .unwrap(),
-        );
+        )
+    }
+
+    #[test]
+    fn destroy_waits_for_polls_to_be_answered() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        let client = client_on(root);
         let answered = Arc::new(std::sync::atomic::AtomicBool::new(false));
         client.poll_started();
         let t = {
@@ -490,6 +494,7 @@ mod tests {
         t.join().unwrap();
     }
 
+    /// Where the request and reply buffers of chain `i` live.
     fn bufs(i: u64) -> (u64, u64) {
         (0x1_0000 + i * 0x2000, 0x1_1000 + i * 0x2000)
     }
@@ -572,17 +577,7 @@ mod tests {
         fs.import().unwrap();
         let server = Arc::new(Server::new(Arc::new(fs)));
         let root = dir.path().to_path_buf();
-        let client = Arc::new(
-            Client::new(Box::new(move || {
-                Core::new(
-                    &root,
-                    Box::new(NoPaths),
-                    std::process::id() as i32,
-                    Limits::default(),
-                )
-            }))
-            .unwrap(),
-        );
+        let client = client_on(root);
 
         let mem = Mem::from_ranges(&[(GuestAddress(0), 0x10_0000)]).unwrap();
         let vq = MockSplitQueue::new(&mem, 16);
